@@ -1,0 +1,62 @@
+# Cloud Backup for Dynamics 365: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+MODULE := github.com/cloudbackup-d365/cloudbackup
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X $(MODULE)/shared/version.Version=$(VERSION)
+FUNCTIONS := $(patsubst functions/%/function.json,%,$(wildcard functions/*/function.json))
+TEST_TIMEOUT ?= 14m
+DIST ?= dist
+
+.PHONY: all build run test demo bench node-deps go-deps vet clean app-local
+
+all: build
+
+# Local tools from npm (Azurite, dynamics-web-api), exactly as locked.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+node-deps: node_modules/.package-lock.json
+
+# Go modules at the exact versions in go.mod/go.sum.
+go-deps:
+	$(GO) mod download
+	$(GO) mod verify
+
+# dist/: the folder `func start` runs in and azd zips: host.json, one folder per
+# function with its function.json, and the linux/amd64 handler host.json names.
+build:
+	rm -rf $(DIST)
+	mkdir -p $(DIST)
+	cp host.json $(DIST)/
+	for f in $(FUNCTIONS); do mkdir -p $(DIST)/$$f && cp functions/$$f/function.json $(DIST)/$$f/; done
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/handler ./cmd/handler
+	@echo "$(DIST)/ ready: host.json, $(words $(FUNCTIONS)) functions, handler (linux/amd64, $(VERSION))"
+
+# .local/app: the same layout with a handler for this machine, for the dev host.
+app-local:
+	rm -rf .local/app
+	mkdir -p .local/app .local/bin
+	cp host.json .local/app/
+	for f in $(FUNCTIONS); do mkdir -p .local/app/$$f && cp functions/$$f/function.json .local/app/$$f/; done
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o .local/app/handler ./cmd/handler
+	$(GO) build -o .local/bin/devhost ./cmd/devhost
+
+run: node-deps go-deps app-local
+	./scripts/run.sh
+
+vet:
+	$(GO) vet ./...
+
+test: node-deps go-deps vet
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+demo:
+	@echo "make demo: not built yet (the scripted end-to-end scenario arrives with the backup engine and restore issues)" >&2
+	@exit 1
+
+bench:
+	@echo "make bench: not built yet (arrives with the benchmarks issue)" >&2
+	@exit 1
+
+clean:
+	rm -rf $(DIST) .local

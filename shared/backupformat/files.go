@@ -1,0 +1,116 @@
+package backupformat
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// PutFile stores the content read from r in ContainerFiles under its sha256,
+// once: when a blob with that hash exists nothing is uploaded. The content is
+// spooled to a temporary file while hashing, so memory stays bounded whatever
+// its size. It returns the hash and size.
+func PutFile(ctx context.Context, b Blobs, r io.Reader) (sum string, size int64, err error) {
+	f, err := os.CreateTemp("", "cloudbackup-file-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(f, h), r)
+	if err != nil {
+		return "", size, err
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	if _, err := b.Stat(ctx, ContainerFiles, FileBlob(sum)); err == nil {
+		return sum, size, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return "", size, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", size, err
+	}
+	_, err = b.Put(ctx, ContainerFiles, FileBlob(sum), f, &PutOptions{ContentType: "application/octet-stream", IfNotExists: true})
+	if err != nil && !errors.Is(err, ErrExists) {
+		return "", size, err
+	}
+	return sum, size, nil
+}
+
+// PutFileBytes is PutFile for content already in memory.
+func PutFileBytes(ctx context.Context, b Blobs, data []byte) (string, int64, error) {
+	s := sha256.Sum256(data)
+	sum := hex.EncodeToString(s[:])
+	if _, err := b.Stat(ctx, ContainerFiles, FileBlob(sum)); err == nil {
+		return sum, int64(len(data)), nil
+	}
+	_, err := b.Put(ctx, ContainerFiles, FileBlob(sum), bytes.NewReader(data), &PutOptions{ContentType: "application/octet-stream", IfNotExists: true})
+	if err != nil && !errors.Is(err, ErrExists) {
+		return "", 0, err
+	}
+	return sum, int64(len(data)), nil
+}
+
+// OpenFile opens a stored file by its hash.
+func OpenFile(ctx context.Context, b Blobs, sha256hex string) (io.ReadCloser, error) {
+	return b.Get(ctx, ContainerFiles, FileBlob(sha256hex))
+}
+
+// EncodeFileRefs renders refs as the NDJSON of a FileRefsBlob.
+func EncodeFileRefs(refs []FileRef) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for _, r := range refs {
+		_ = enc.Encode(r)
+	}
+	return buf.Bytes()
+}
+
+// ReadFileRefs streams the lines of a FileRefsBlob.
+func ReadFileRefs(ctx context.Context, b Blobs, name string, fn func(FileRef) error) error {
+	rc, err := b.Get(ctx, ContainerBackups, name)
+	if err != nil {
+		return fmt.Errorf("file list %s: %w", name, err)
+	}
+	defer rc.Close()
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var fr FileRef
+		if err := json.Unmarshal(line, &fr); err != nil {
+			return fmt.Errorf("file list %s: %w", name, err)
+		}
+		if err := fn(fr); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// TableFiles streams the file references of table in run (its own pages'
+// lists; for a delta run, only the files of changed records).
+func TableFiles(ctx context.Context, b Blobs, m *Manifest, table string, fn func(FileRef) error) error {
+	tm := m.Table(table)
+	if tm == nil {
+		return fmt.Errorf("%w: %s in run %s", ErrTableNotInRun, table, m.Run)
+	}
+	for _, f := range tm.Files {
+		if err := ReadFileRefs(ctx, b, f.Blob, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

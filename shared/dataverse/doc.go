@@ -1,0 +1,16 @@
+// Package dataverse is the client of the Dataverse Web API
+// (https://<org>.crm.dynamics.com/api/data/v9.2/), shaped like an Azure SDK
+// client: NewClient(envURL, cred, *ClientOptions), methods taking a context,
+// typed answers and typed errors.
+//
+// client.go holds the Client and its request helper do (auth header, OData
+// headers, same-host check, no redirects, error translation); errors.go holds
+// the error types and translate, the only place HTTP answers become errors.
+// whoami.go and validate.go hold the calls connection validation needs
+// (WhoAmI, a user's roles, change tracking readability). Paging files build on
+// do. hosts.go holds the environment-URL allow-list that keeps the service
+// from being pointed at arbitrary hosts (SSRF).
+//
+// The client does not retry. A 429 is a *ThrottledError carrying Retry-After;
+// callers decide whether to wait or to re-queue their work.
+package dataverse
