@@ -293,7 +293,7 @@ func (s *Server) serveROPC(w http.ResponseWriter, r *http.Request, app *AppClien
 		w.WriteHeader(400)
 		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_grant", "suberror": "basic_action",
 			"error_description": fmt.Sprintf("AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'. Trace ID: 0000 Correlation ID: 0000", aud),
-			"error_codes": []int{50076}, "claims": `{"access_token":{"capolids":{"essential":true,"values":["00000000-0000-0000-0000-000000000000"]}}}`})
+			"error_codes":       []int{50076}, "claims": `{"access_token":{"capolids":{"essential":true,"values":["00000000-0000-0000-0000-000000000000"]}}}`})
 		return
 	}
 	tok, exp, err := s.mintUser(u, app.ClientID, aud)

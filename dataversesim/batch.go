@@ -138,7 +138,7 @@ func writeHTTPPart(b *bytes.Buffer, boundary, contentID string, res *bufferedRes
 		}
 	}
 	b.WriteString("\r\n")
-	b.Write(res.body.Bytes())
+	b.Write(res.bytes())
 	b.WriteString("\r\n")
 }
 

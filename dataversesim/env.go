@@ -213,13 +213,14 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range buf.header {
 		h[k] = v
 	}
+	h.Set("x-ms-dop-hint", strconv.Itoa(e.s.opts.DopHint))
 	h.Set("x-ms-ratelimit-burst-remaining-xrm-requests", strconv.Itoa(remReq))
 	h.Set("x-ms-ratelimit-time-remaining-xrm-requests", strconv.FormatFloat(remTime, 'f', 2, 64))
 	if fault != nil && fault.after(w, buf) {
 		return
 	}
 	w.WriteHeader(buf.status)
-	w.Write(buf.body.Bytes())
+	w.Write(buf.bytes())
 }
 
 // dispatch runs one request under the environment lock (read lock for GET).
@@ -240,12 +241,29 @@ type bufferedResponse struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	whole  []byte // a single large Write is kept without copying
 }
 
 func (b *bufferedResponse) Header() http.Header { return b.header }
 func (b *bufferedResponse) WriteHeader(s int)   { b.status = s }
 func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.whole == nil && b.body.Len() == 0 && len(p) > 64<<10 {
+		b.whole = p
+		return len(p), nil
+	}
+	if b.whole != nil {
+		b.body.Write(b.whole)
+		b.whole = nil
+	}
 	return b.body.Write(p)
+}
+
+// bytes returns everything written.
+func (b *bufferedResponse) bytes() []byte {
+	if b.whole != nil {
+		return b.whole
+	}
+	return b.body.Bytes()
 }
 
 // caller maps the token's principal to a systemuser of this environment.

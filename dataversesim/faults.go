@@ -131,7 +131,7 @@ func (f *Fault) before(w http.ResponseWriter) bool {
 
 // after applies faults that damage a computed response; true means handled.
 func (f *Fault) after(w http.ResponseWriter, buf *bufferedResponse) bool {
-	body := buf.body.Bytes()
+	body := buf.bytes()
 	switch f.Kind {
 	case FaultTruncate:
 		w.Header().Del("Content-Length")

@@ -33,7 +33,7 @@ func TestLimitsScaledRequests(t *testing.T) {
 func TestLimitsExecutionTime(t *testing.T) {
 	_, e := small(t)
 	e.SetLimits(Limits{Enabled: true, Window: 2 * time.Second, MaxExecution: 100 * time.Millisecond})
-	e.SetServerTime(0, 2*time.Millisecond) // 2 ms per returned record
+	e.SetServerTime(0, 2*time.Millisecond)                   // 2 ms per returned record
 	want(t, call(t, e, "GET", "accounts?$top=60", nil), 200) // about 120 ms: now over budget
 	r := call(t, e, "GET", "WhoAmI()", nil)
 	if r.status != 429 || r.errCode() != "0x80072321" || r.header.Get("Retry-After") == "" {

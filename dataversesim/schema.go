@@ -59,7 +59,9 @@ type AttrDef struct {
 }
 
 // IsLookup reports whether the column is a lookup of any kind.
-func (a *AttrDef) IsLookup() bool { return a.Type == TLookup || a.Type == TCustomer || a.Type == TOwner }
+func (a *AttrDef) IsLookup() bool {
+	return a.Type == TLookup || a.Type == TCustomer || a.Type == TOwner
+}
 
 func (a *AttrDef) optionLabel(v int64) string {
 	for _, o := range a.Options {
@@ -170,16 +172,16 @@ func (s *schema) finish() {
 }
 
 // attribute builders keep the table definitions below readable.
-func pk(n string) *AttrDef              { return &AttrDef{Name: n, Type: TUniqueID, IsPrimaryID: true} }
-func str(n string) *AttrDef             { return &AttrDef{Name: n, Type: TString} }
-func primary(n string) *AttrDef            { return &AttrDef{Name: n, Type: TString, IsPrimary: true} }
-func memo(n string) *AttrDef            { return &AttrDef{Name: n, Type: TMemo} }
-func integer(n string) *AttrDef         { return &AttrDef{Name: n, Type: TInteger} }
-func money(n string) *AttrDef           { return &AttrDef{Name: n, Type: TMoney} }
-func dec(n string) *AttrDef             { return &AttrDef{Name: n, Type: TDecimal} }
-func boolean(n string) *AttrDef         { return &AttrDef{Name: n, Type: TBoolean} }
-func date(n string) *AttrDef            { return &AttrDef{Name: n, Type: TDateTime} }
-func guid(n string) *AttrDef            { return &AttrDef{Name: n, Type: TUniqueID} }
+func pk(n string) *AttrDef      { return &AttrDef{Name: n, Type: TUniqueID, IsPrimaryID: true} }
+func str(n string) *AttrDef     { return &AttrDef{Name: n, Type: TString} }
+func primary(n string) *AttrDef { return &AttrDef{Name: n, Type: TString, IsPrimary: true} }
+func memo(n string) *AttrDef    { return &AttrDef{Name: n, Type: TMemo} }
+func integer(n string) *AttrDef { return &AttrDef{Name: n, Type: TInteger} }
+func money(n string) *AttrDef   { return &AttrDef{Name: n, Type: TMoney} }
+func dec(n string) *AttrDef     { return &AttrDef{Name: n, Type: TDecimal} }
+func boolean(n string) *AttrDef { return &AttrDef{Name: n, Type: TBoolean} }
+func date(n string) *AttrDef    { return &AttrDef{Name: n, Type: TDateTime} }
+func guid(n string) *AttrDef    { return &AttrDef{Name: n, Type: TUniqueID} }
 func lookup(n string, t ...string) *AttrDef {
 	ty := TLookup
 	if len(t) > 1 && n != "regardingobjectid" && n != "objectid" {

@@ -49,7 +49,7 @@ func (s *Server) snapshot() *stateFile {
 		if !e.HasDataverse() {
 			continue
 		}
-		e.mu.RLock()
+		e.mu.Lock() // clears dirty
 		es := &envState{Version: e.version, Tables: map[string]*tableState{}, Files: map[string]*fileBlob{}}
 		for name, td := range e.tables {
 			ts := &tableState{Tombs: append([]tomb(nil), td.tombs...)}
@@ -69,7 +69,7 @@ func (s *Server) snapshot() *stateFile {
 			es.Files[id] = f
 		}
 		e.dirty = false
-		e.mu.RUnlock()
+		e.mu.Unlock()
 		st.Envs[e.spec.name] = es
 	}
 	return st

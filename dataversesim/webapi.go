@@ -341,7 +341,7 @@ func (e *Env) list(rc *reqCtx, w http.ResponseWriter, td *tableData, q url.Value
 	if p.trackChanges && !ck.hasTracked {
 		trackVer = e.version
 	}
-	b := make([]byte, 0, 256+len(page)*700)
+	b := make([]byte, 0, 256+len(page)*(200+40*max(len(cols), 12)))
 	b = append(b, `{"@odata.context":`...)
 	b = appendJSONString(b, rc.contextURL(def.SetName, cols, ""))
 	if q.Get("$count") == "true" && total >= 0 {

@@ -433,23 +433,3 @@ func (f *bicepFile) valueAt(off int) span {
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// resolve follows an identifier to a var value or a param default in the same
-// file, repeatedly; other text is returned as is.
-func (f *bicepFile) resolve(text string) string {
-	for range 5 {
-		if !identRE.MatchString(text) {
-			return text
-		}
-		if v, ok := f.vars()[text]; ok {
-			text = v.Text()
-			continue
-		}
-		if p, ok := f.params()[text]; ok && p.HasDefault {
-			text = p.Default.Text()
-			continue
-		}
-		return text
-	}
-	return text
-}

@@ -17,8 +17,10 @@ func TestChecksCatchBrokenTemplates(t *testing.T) {
 	}
 	conns := []string{messaging.ConnectionSetting}
 	checks := map[string]func(*template) []string{
-		"modules":  checkModules,
-		"settings": func(tp *template) []string { return checkAppSettings(tp, requiredSettings(), conns, nil, config.TransportServiceBus) },
+		"modules": checkModules,
+		"settings": func(tp *template) []string {
+			return checkAppSettings(tp, requiredSettings(), conns, nil, config.TransportServiceBus)
+		},
 		"queues":   func(tp *template) []string { return checkQueues(tp, messaging.Queues()) },
 		"roles":    checkRoles,
 		"security": checkSecurity,

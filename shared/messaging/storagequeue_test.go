@@ -124,7 +124,7 @@ func TestStorageQueueTimeToLiveAndIDs(t *testing.T) {
 	if env, ok := UnwrapEnvelope([]byte(*dm.MessageText)); !ok || env.MessageID == "" {
 		t.Errorf("a message sent without id should get one, envelope %s", *dm.MessageText)
 	}
-	if years := dm.ExpirationTime.Sub(time.Now()) / (365 * 24 * time.Hour); years < 100 {
+	if years := time.Until(*dm.ExpirationTime) / (365 * 24 * time.Hour); years < 100 {
 		t.Errorf("default TTL should be never (-1), message expires %v", dm.ExpirationTime)
 	}
 

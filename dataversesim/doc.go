@@ -1,0 +1,97 @@
+// Package dataversesim is a local Dataverse: the Web API of several
+// environments, an Entra ID authority host, an App Service managed identity
+// endpoint, the Global Discovery Service, the Power Platform admin API and
+// the Graph calls the product makes. Nothing here reaches Microsoft's cloud,
+// so every test, demo and benchmark of the product runs against it. It is
+// built from shared/docs/dataverse-reference.md (section numbers below);
+// where the reference marks a fact [unverified] the behaviour is an Options
+// switch.
+//
+// # Use
+//
+//	s := dataversesim.Start(t, dataversesim.Options{Records: 500, Seed: 1}) // or New + Close
+//	e := s.Demo()                      // also s.Env("second"), s.Environments()
+//	hc := e.AuthorizedClient("")       // trusts the CA, sends a bearer token
+//	res, _ := hc.Get(e.APIURL() + "accounts?$select=name")
+//
+// Tokens for a test: e.Token(clientID) or s.Token(clientID, resourceURL)
+// mint directly; real credentials work against s.AuthorityHost with
+// DisableInstanceDiscovery and a Transport of s.Client() (see auth_test.go
+// for ClientSecretCredential, ClientCertificateCredential,
+// ClientAssertionCredential, UsernamePasswordCredential and, with
+// IDENTITY_ENDPOINT=s.MSIEndpoint and IDENTITY_HEADER=s.MSIHeader,
+// ManagedIdentityCredential). Identities: s.SecretClients() (System
+// Administrator application users; spread load over them), s.App(name) for
+// the ones without an application user, disabled or without roles,
+// s.CertificateClient(), s.FederatedClient() with s.FederatedAssertion(),
+// s.ManagedIdentity(), s.ServiceAccount("admin"|"d365admin"|"user"|"mfa").
+//
+// Data: e.Get, e.IDs, e.Count, e.Create, e.Update, e.Delete, e.Associated,
+// e.File bypass the API but version rows and leave tombstones exactly as
+// API writes do, so deltas see them. Behaviour per environment:
+// e.InjectFault, e.SetLimits, e.SetLatency, e.SetServerTime,
+// e.SetChangeTrackingExpiry; per server: s.InjectTokenFault, s.AdvanceClock.
+//
+// # Layout
+//
+// One TLS certificate (ECDSA, made at start, for 127.0.0.1, ::1 and
+// localhost) signed by a CA made at start (CAPEM, CertPool, Client). Each
+// endpoint has its own port because each is a token audience: the authority
+// host, the managed identity endpoint (plain http, as App Service), the
+// global discovery service, the admin API, Graph, and one port per
+// environment with Dataverse. With a fixed Options.Addr port the others
+// take the following ports, so URLs survive a restart with -state.
+//
+// Environments (env.go): "demo" (Options.Records rows), "second" (other
+// ids for users, teams and business units, for cross-environment restore),
+// "disabled" (listed, answers 403) and "nodataverse" (admin API only).
+//
+// # Files by concern
+//
+//   - auth.go, jwt.go, certs.go, identities.go: Entra v2.0 token endpoint
+//     (client_credentials with secret, certificate assertion PS256/RS256 with
+//     x5t#S256/x5t, federated assertion; password/ROPC incl. AADSTS50076 for
+//     the MFA account), openid-configuration, keys, UserRealm, the managed
+//     identity endpoint, bearer checks (reference 7). RSA keys are made once
+//     per process because tests start many simulators.
+//   - env.go: the request pipeline: bearer check (audience = environment
+//     URL, application user present and enabled), limits, faults, dispatch
+//     under the environment lock into a buffer, then simulated server time
+//     and latency outside the lock.
+//   - webapi.go, query.go, filter.go, encode.go: routing, collection reads
+//     with $select/$filter/$orderby/$top/$count, Prefer odata.maxpagesize
+//     (5000 max) and annotations, @odata.nextLink with the documented
+//     paging-cookie $skiptoken, @odata.etag, lookups as _x_value
+//     (reference 1). JSON is written by hand for speed.
+//   - changetracking.go: Prefer odata.track-changes, deltaLink with
+//     "<version>!<MM/dd/yyyy HH:mm:ss>" tokens, $deletedEntity, rejection of
+//     $filter/$orderby/$expand/$top, expiry (reference 2). Options.
+//     DeltaTokenAtFirstPage is the [unverified] switch for the version of a
+//     paged initial load.
+//   - metadata.go: EntityDefinitions, Attributes and casts, relationships,
+//     a minimal $metadata (reference 3).
+//   - write.go, n2n.go: create/update/upsert/delete with If-Match and
+//     If-None-Match, @odata.bind incl. polymorphic navigation properties,
+//     statecode rules, $ref associate/disassociate (reference 5).
+//   - batch.go: $batch with change sets, Content-ID, rollback through an
+//     undo log, continue-on-error, 1000-request cap (reference 5).
+//   - files.go: file and image columns, Range 206, chunked upload
+//     (reference 4); annotation.documentbody is an ordinary column checked
+//     against organization.maxuploadfilesize.
+//   - limits.go: service protection limits per user and environment over a
+//     sliding window, with SCALE (reference 6).
+//   - discovery.go: Global Discovery Instances, admin environments, Graph
+//     me/memberOf (reference 7).
+//   - faults.go: 500/503/429 bursts, resets mid-body, truncated JSON, slow
+//     responses, token endpoint outages.
+//   - seed.go, schema.go: the deterministic demo organization (issue 3
+//     item 6). state.go: -state persistence. handles.go: direct data access.
+//
+// # Concurrency
+//
+// Each environment has one RWMutex over its rows, files and version
+// counter: GETs share it, writes and whole $batch requests hold it
+// exclusively (which is what makes a change set atomic). Limits, faults and
+// behaviour switches have their own small mutexes. Sleeping (latency, server
+// time, slow faults) never happens under the data lock.
+package dataversesim
