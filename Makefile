@@ -50,9 +50,8 @@ vet:
 test: node-deps go-deps vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-demo:
-	@echo "make demo: not built yet (the scripted end-to-end scenario arrives with the backup engine and restore issues)" >&2
-	@exit 1
+demo: node-deps go-deps app-local
+	$(GO) run ./cmd/demo -app .local/app
 
 bench:
 	@echo "make bench: not built yet (arrives with the benchmarks issue)" >&2

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,6 +27,8 @@ func startPackage(t *testing.T, az *azurite.Azurite, opts devhost.Options) *devh
 		"BACKUP_SCHEDULE":     "0 0 2 * * *",
 		"RETENTION_SCHEDULE":  "0 30 3 * * *",
 		"LOG_LEVEL":           "warn",
+		"API_AUTHORIZATION":   "local-admin",
+		"LOCAL_SECRETS_DIR":   filepath.Join(t.TempDir(), "secrets"),
 	}
 	for k, v := range opts.Settings {
 		settings[k] = v

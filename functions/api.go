@@ -1,27 +1,234 @@
 package functions
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
 	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/audit"
 )
 
-// Router is the admin HTTP API (requests forwarded by the host under /api/).
-func (a *App) Router() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/health", a.health)
-	for _, area := range []string{"connections", "environments", "backups", "restores"} {
-		mux.HandleFunc("/api/"+area, a.notYet(area))
-		mux.HandleFunc("/api/"+area+"/", a.notYet(area))
-	}
-	mux.HandleFunc("GET /api/openapi.json", a.notYet("openapi.json"))
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusNotFound, "Not Found", "no API route "+r.Method+" "+r.URL.Path)
-	})
-	return mux
+// route is one endpoint of the admin API. The table below is the single
+// list of routes: the router, the authorization matrix test and the OpenAPI
+// test all read it.
+type route struct {
+	Method  string
+	Pattern string // net/http pattern under /api
+	Role    Role   // least role allowed; "" = anonymous
+	// Action names the audit entry of a change ("" for reads).
+	Action string
+	h      func(a *App, w http.ResponseWriter, r *http.Request) error
 }
 
-func (a *App) notYet(area string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusNotImplemented, "Not Implemented",
-			"the /api/"+area+" endpoints are declared but not implemented yet")
+// routes lists every endpoint.
+func routes() []route {
+	return []route{
+		{"GET", "/api/health", roleAnonymous, "", func(a *App, w http.ResponseWriter, r *http.Request) error { a.health(w, r); return nil }},
+		{"GET", "/api/openapi.json", roleAnonymous, "", (*App).openAPI},
+
+		{"GET", "/api/connections", RoleReader, "", (*App).listConnections},
+		{"POST", "/api/connections", RoleAdmin, "connection.create", (*App).createConnection},
+		{"GET", "/api/connections/{id}", RoleReader, "", (*App).getConnection},
+		{"DELETE", "/api/connections/{id}", RoleAdmin, "connection.delete", (*App).deleteConnection},
+		{"POST", "/api/connections/{id}/validate", RoleAdmin, "connection.validate", (*App).validateConnection},
+		{"POST", "/api/connections/{id}/rotate", RoleAdmin, "connection.rotate", (*App).rotateSecret},
+		{"POST", "/api/connections/{id}/move", RoleAdmin, "connection.move", (*App).moveEnvironments},
+		{"POST", "/api/connections/{id}/identities", RoleAdmin, "connection.identity.add", (*App).addIdentity},
+		{"DELETE", "/api/connections/{id}/identities/{identityId}", RoleAdmin, "connection.identity.remove", (*App).removeIdentity},
+		{"POST", "/api/connections/{id}/environments", RoleAdmin, "environment.add", (*App).addEnvironments},
+
+		{"GET", "/api/environments", RoleReader, "", (*App).listEnvironments},
+		{"POST", "/api/environments/discover", RoleAdmin, "environment.discover", (*App).discover},
+		{"GET", "/api/environments/{id}", RoleReader, "", (*App).getEnvironment},
+		{"PUT", "/api/environments/{id}/policy", RoleOperator, "environment.policy.update", (*App).updatePolicy},
+
+		{"POST", "/api/backups/{environmentId}", RoleOperator, "backup.start", (*App).startBackup},
+		{"GET", "/api/backups/{environmentId}", RoleReader, "", (*App).listRuns},
+		{"GET", "/api/backups/{environmentId}/{runId}", RoleReader, "", (*App).getRun},
+		{"POST", "/api/backups/{environmentId}/{runId}/cancel", RoleOperator, "backup.cancel", (*App).cancelRun},
+		{"POST", "/api/backups/{environmentId}/{runId}/verify", RoleOperator, "backup.verify", (*App).verifyRun},
+		{"GET", "/api/backups/{environmentId}/{runId}/tables", RoleReader, "", (*App).listRunTables},
+		{"GET", "/api/backups/{environmentId}/{runId}/tables/{table}/records", RoleReader, "", (*App).browseRecords},
+		{"GET", "/api/backups/{environmentId}/{runId}/tables/{table}/records/{recordId}", RoleReader, "", (*App).downloadRecord},
+
+		{"GET", "/api/restores", RoleReader, "", (*App).restoresNotYet},
+		{"POST", "/api/restores", RoleRestore, "restore.create", (*App).restoresNotYet},
+		{"GET", "/api/restores/{id}", RoleReader, "", (*App).restoresNotYet},
+		{"POST", "/api/restores/{id}/cancel", RoleRestore, "restore.cancel", (*App).restoresNotYet},
+
+		{"GET", "/api/audit", RoleAdmin, "", (*App).listAudit},
+	}
+}
+
+// Router is the admin HTTP API (requests forwarded by the host under /api/).
+// Every route goes through the same chain: request id, structured access
+// log, panic recovery, authentication and role check, then the handler;
+// changes are audited with their outcome.
+func (a *App) Router() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, a.endpoint(rt))
+	}
+	noRoute := func(w http.ResponseWriter, r *http.Request) {
+		writeProblemBody(w, r, problem{Status: http.StatusNotFound, Code: "no_route", Detail: "no API route " + r.Method + " " + r.URL.Path + "; see /api/openapi.json"})
+	}
+	mux.HandleFunc("/api/", noRoute)
+	mux.HandleFunc("/", noRoute)
+	return a.accessLog(mux)
+}
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyCaller
+)
+
+func requestID(ctx context.Context) string {
+	s, _ := ctx.Value(keyRequestID).(string)
+	return s
+}
+
+func callerOf(ctx context.Context) *caller {
+	c, _ := ctx.Value(keyCaller).(*caller)
+	return c
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(p)
+	s.bytes += n
+	return n, err
+}
+
+// accessLog assigns the request id and logs one structured line per request
+// (method, path, status, duration, caller; never bodies or headers).
+func (a *App) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(ctx)
+		defer func() {
+			if p := recover(); p != nil {
+				a.Log.ErrorContext(ctx, "handler panic", "path", r.URL.Path, "requestId", id, "panic", p)
+				if sw.status == 0 {
+					writeProblemBody(sw, r, problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error"})
+				}
+			}
+			actor := ""
+			if c := callerOf(r.Context()); c != nil {
+				actor = c.Name
+			}
+			a.Log.InfoContext(ctx, "api request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,
+				"ms", time.Since(start).Milliseconds(), "requestId", id, "actor", actor)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// endpoint wraps a route: authentication, authorization, the handler, and
+// the audit entry of a change (refusals included).
+func (a *App) endpoint(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.Role == roleAnonymous {
+			if err := rt.h(a, w, r); err != nil {
+				a.fail(w, r, err)
+			}
+			return
+		}
+		c, aerr := a.authenticate(r)
+		if aerr != nil {
+			a.fail(w, r, aerr)
+			return
+		}
+		*r = *r.WithContext(context.WithValue(r.Context(), keyCaller, c))
+		sw, _ := w.(*statusWriter)
+		if sw == nil {
+			sw = &statusWriter{ResponseWriter: w}
+		}
+		if !c.has(rt.Role) {
+			a.auditChange(r, rt, c, http.StatusForbidden, "role "+string(rt.Role)+" required")
+			a.fail(sw, r, &apiError{Status: http.StatusForbidden, Code: "forbidden",
+				Detail: rt.Method + " " + rt.Pattern + " needs the app role " + string(rt.Role) + "; the caller holds " + orNone(c.roleList())})
+			return
+		}
+		detail := ""
+		if err := rt.h(a, sw, r); err != nil {
+			detail = shortError(err)
+			a.fail(sw, r, err)
+		}
+		a.auditChange(r, rt, c, sw.status, detail)
+	})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no role"
+	}
+	return s
+}
+
+// auditChange writes the audit entry of a change (reads are not audited).
+func (a *App) auditChange(r *http.Request, rt route, c *caller, status int, detail string) {
+	if rt.Action == "" || a.Audit == nil {
+		return
+	}
+	outcome := "ok"
+	switch {
+	case status == http.StatusForbidden || status == http.StatusUnauthorized:
+		outcome = "refused"
+	case status >= 400:
+		outcome = "failed"
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+		host = strings.TrimSpace(strings.Split(fwd, ",")[0])
+	}
+	e := audit.Entry{Time: time.Now().UTC(), Actor: c.Name, ActorID: c.ID, Roles: c.roleList(), Action: rt.Action, Target: r.URL.Path,
+		Outcome: outcome, Detail: detail, RemoteIP: host, RequestID: requestID(r.Context())}
+	if err := a.Audit.Write(context.WithoutCancel(r.Context()), e); err != nil {
+		a.Log.ErrorContext(r.Context(), "audit write failed", "action", rt.Action, "requestId", e.RequestID, "error", err.Error())
 	}
 }

@@ -2,8 +2,12 @@ package functions
 
 import (
 	"log/slog"
+	"sync"
 
+	"github.com/cloudbackup-d365/cloudbackup/shared/audit"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/config"
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/customhandler"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
@@ -16,6 +20,18 @@ type App struct {
 	Config  *config.Config
 	Storage *storageaccount.Clients
 	Sender  messaging.Sender
+
+	// Backup is the backup engine; built on first use from Storage, Sender
+	// and BackupDirectory when not set (functions/triggers.go).
+	Backup          *backup.Engine
+	BackupDirectory backup.Directory
+	backupMu        sync.Mutex
+
+	// Connections is the connections domain behind /api/connections and
+	// /api/environments; Audit records every change made through the API.
+	// cmd/handler builds both (see functions/api.go for what is required).
+	Connections *connections.Service
+	Audit       audit.Log
 }
 
 // Register wires every function of Definitions() into s.

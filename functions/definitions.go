@@ -51,6 +51,7 @@ const (
 	Backups         = "Backups"
 	Restores        = "Restores"
 	OpenAPI         = "OpenAPI"
+	Audit           = "Audit"
 )
 
 var allMethods = []string{"get", "post", "put", "patch", "delete"}
@@ -70,6 +71,7 @@ func Definitions() []Definition {
 		{Name: Environments, Trigger: HTTPTrigger, Route: "environments/{*path}", AuthLevel: "function", Methods: allMethods},
 		{Name: Backups, Trigger: HTTPTrigger, Route: "backups/{*path}", AuthLevel: "function", Methods: allMethods},
 		{Name: Restores, Trigger: HTTPTrigger, Route: "restores/{*path}", AuthLevel: "function", Methods: allMethods},
+		{Name: Audit, Trigger: HTTPTrigger, Route: "audit", AuthLevel: "function", Methods: []string{"get"}},
 	}
 }
 

@@ -48,6 +48,8 @@ export MESSAGING_TRANSPORT=storagequeue
 export BACKUP_SCHEDULE=${BACKUP_SCHEDULE:-0 0 2 * * *}
 export RETENTION_SCHEDULE=${RETENTION_SCHEDULE:-0 30 3 * * *}
 export LOG_LEVEL=${LOG_LEVEL:-info}
+export API_AUTHORIZATION=${API_AUTHORIZATION:-local-admin}
+export LOCAL_SECRETS_DIR=${LOCAL_SECRETS_DIR:-$state/secrets}
 
 rm -f "$state/run/devhost.json"
 echo "starting the dev host and the handler ..." >&2

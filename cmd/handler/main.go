@@ -58,6 +58,9 @@ func run() error {
 	defer sender.Close(context.Background())
 
 	app := &functions.App{Log: log, Config: cfg, Storage: store, Sender: sender}
+	if err := wireDomain(ctx, app, cfg, cred, log); err != nil {
+		return err
+	}
 	srv := customhandler.NewServer(log)
 	app.Register(srv)
 	log.Info("handler listening", "port", cfg.Port, "transport", cfg.Messaging.Transport)

@@ -125,6 +125,9 @@ var appSettings = {
   BACKUP_SCHEDULE: backupSchedule
   RETENTION_SCHEDULE: retentionSchedule
   LOG_LEVEL: logLevel
+  // With Easy Auth the API takes roles from X-MS-CLIENT-PRINCIPAL; without it
+  // the function key is the only gate and principal headers are ignored.
+  API_AUTHORIZATION: enableAuth ? 'easyauth' : 'functionkey'
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }

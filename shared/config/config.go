@@ -41,6 +41,18 @@ type Config struct {
 	AzureClientID string
 
 	LogLevel slog.Level
+
+	// APIAuthorization is AuthEasyAuth, AuthFunctionKey or AuthLocalAdmin (local runs only).
+	APIAuthorization string
+	// EntraAuthorityHost is the authority for connection credentials.
+	EntraAuthorityHost string
+	// DiscoveryURL, PowerPlatformAdminURL and GraphURL are the service roots
+	// discovery and the service-account role check call.
+	DiscoveryURL, PowerPlatformAdminURL, GraphURL string
+	// DiscoveryEnableNew enables backups of newly discovered environments.
+	DiscoveryEnableNew bool
+	// LocalSecretsDir is the dev-only secret store's directory.
+	LocalSecretsDir string
 }
 
 // Storage says how to reach the Storage account: a connection string (local,
@@ -171,10 +183,49 @@ func Load(getenv func(string) string) (*Config, error) {
 		bad(EnvLogLevel, "%q is not one of debug, info, warn, error", lvl)
 	}
 
+	loadConnections(cfg, get, bad)
+
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
 	return cfg, nil
+}
+
+// loadConnections reads the settings of connections, discovery and the API.
+func loadConnections(cfg *Config, get func(string) string, bad func(string, string, ...any)) {
+	cfg.APIAuthorization = strings.ToLower(orDefault(get(EnvAPIAuthorization), AuthEasyAuth))
+	switch cfg.APIAuthorization {
+	case AuthEasyAuth, AuthFunctionKey:
+	case AuthLocalAdmin:
+		if cfg.InAzure {
+			bad(EnvAPIAuthorization, "%q is for local runs only; in Azure enable App Service Authentication and use %q", AuthLocalAdmin, AuthEasyAuth)
+		}
+	default:
+		bad(EnvAPIAuthorization, "%q is not one of %q, %q, %q", cfg.APIAuthorization, AuthEasyAuth, AuthFunctionKey, AuthLocalAdmin)
+	}
+	for _, u := range []struct {
+		name, def string
+		dst       *string
+	}{
+		{EnvEntraAuthorityHost, "https://login.microsoftonline.com/", &cfg.EntraAuthorityHost},
+		{EnvDiscoveryURL, "https://globaldisco.crm.dynamics.com", &cfg.DiscoveryURL},
+		{EnvPowerPlatformAdminURL, "https://api.bap.microsoft.com", &cfg.PowerPlatformAdminURL},
+		{EnvGraphURL, "https://graph.microsoft.com", &cfg.GraphURL},
+	} {
+		v := orDefault(get(u.name), u.def)
+		if p, err := url.Parse(v); err != nil || p.Scheme != "https" || p.Host == "" || p.RawQuery != "" {
+			bad(u.name, "%q is not an https URL such as %s", v, u.def)
+		}
+		*u.dst = v
+	}
+	switch v := strings.ToLower(orDefault(get(EnvDiscoveryEnableNew), "false")); v {
+	case "true", "1", "yes":
+		cfg.DiscoveryEnableNew = true
+	case "false", "0", "no":
+	default:
+		bad(EnvDiscoveryEnableNew, "%q is not true or false", v)
+	}
+	cfg.LocalSecretsDir = orDefault(get(EnvLocalSecretsDir), ".localsecrets")
 }
 
 func loadStorage(get func(string) string, bad func(string, string, ...any), inAzure bool) Storage {

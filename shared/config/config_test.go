@@ -66,6 +66,10 @@ func TestValidationNamesEverySetting(t *testing.T) {
 		{"azure without key vault", map[string]string{EnvWebsiteSiteName: "func-x"}, EnvKeyVaultURL, "requires Key Vault"},
 		{"azure with connection string", map[string]string{EnvWebsiteSiteName: "func-x"}, EnvStorage, "refused in Azure"},
 		{"azure with storage queues", map[string]string{EnvWebsiteSiteName: "func-x"}, EnvMessagingTransport, "local runs only"},
+		{"api authorization", map[string]string{EnvAPIAuthorization: "none"}, EnvAPIAuthorization, "not one of"},
+		{"local admin in azure", map[string]string{EnvWebsiteSiteName: "func-x", EnvAPIAuthorization: "local-admin"}, EnvAPIAuthorization, "local runs only"},
+		{"discovery url http", map[string]string{EnvDiscoveryURL: "http://disco"}, EnvDiscoveryURL, "https URL"},
+		{"enable new", map[string]string{EnvDiscoveryEnableNew: "maybe"}, EnvDiscoveryEnableNew, "true or false"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -46,6 +46,15 @@ const (
 
 	EnvLogLevel = "LOG_LEVEL"
 
+	// Connections and the admin API.
+	EnvAPIAuthorization      = "API_AUTHORIZATION"
+	EnvEntraAuthorityHost    = "ENTRA_AUTHORITY_HOST"
+	EnvDiscoveryURL          = "DATAVERSE_DISCOVERY_URL"
+	EnvPowerPlatformAdminURL = "POWERPLATFORM_ADMIN_URL"
+	EnvGraphURL              = "GRAPH_URL"
+	EnvDiscoveryEnableNew    = "DISCOVERY_ENABLE_NEW"
+	EnvLocalSecretsDir       = "LOCAL_SECRETS_DIR"
+
 	// Set by App Service / Azure Functions on every instance; their presence
 	// means "running in Azure", where local-only shortcuts are refused.
 	EnvWebsiteSiteName = "WEBSITE_SITE_NAME"
@@ -57,6 +66,11 @@ const (
 	DefaultRetentionSchedule = "0 30 3 * * *" // 03:30 UTC daily
 	TransportServiceBus      = "servicebus"
 	TransportStorageQueue    = "storagequeue"
+
+	// API_AUTHORIZATION values.
+	AuthEasyAuth    = "easyauth"
+	AuthFunctionKey = "functionkey"
+	AuthLocalAdmin  = "local-admin"
 )
 
 // Settings lists every setting the handler reads, with its default and purpose.
@@ -82,5 +96,12 @@ func Settings() []Setting {
 		{Name: EnvDataverseExtraCA, Description: "PEM file with an extra CA to trust for Dataverse/Entra endpoints (the local simulator). Used only when set."},
 		{Name: EnvDataverseAllowedHosts, Description: "Comma-separated extra Dataverse hosts (host or host:port) allowed besides the Microsoft cloud domains (the local simulator)."},
 		{Name: EnvLogLevel, Default: "info", Description: "debug, info, warn or error."},
+		{Name: EnvAPIAuthorization, Default: AuthEasyAuth, Description: "How the admin API authorizes callers: easyauth (roles from the X-MS-CLIENT-PRINCIPAL header of App Service Authentication, which must be on), functionkey (Easy Auth off: the function key alone grants every role; principal headers are ignored since they could be forged) or local-admin (local runs only, refused in Azure: a request without a principal gets every role, a principal sent is honoured)."},
+		{Name: EnvEntraAuthorityHost, Default: "https://login.microsoftonline.com/", Description: "Entra ID authority host for connection credentials (the simulator locally; national clouds in Azure)."},
+		{Name: EnvDiscoveryURL, Default: "https://globaldisco.crm.dynamics.com", Description: "Global Discovery Service root used to discover environments of service-account connections."},
+		{Name: EnvPowerPlatformAdminURL, Default: "https://api.bap.microsoft.com", Description: "Power Platform admin API root used to discover environments of app-profile connections."},
+		{Name: EnvGraphURL, Default: "https://graph.microsoft.com", Description: "Microsoft Graph root used to check a service account's directory roles."},
+		{Name: EnvDiscoveryEnableNew, Default: "false", Description: "true registers newly discovered environments with backups enabled; by default they wait for an admin to enable them."},
+		{Name: EnvLocalSecretsDir, Default: ".localsecrets", Description: "Directory of the dev-only encrypted secret store used when KEY_VAULT_URL is unset (refused in Azure)."},
 	}
 }

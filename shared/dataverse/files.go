@@ -12,7 +12,8 @@ import (
 )
 
 // FileChunkSize is the Range size of chunked downloads (Dataverse's 4 MB).
-const FileChunkSize = 4 << 20
+// A variable so tests can exercise several chunks with small files.
+var FileChunkSize int64 = 4 << 20
 
 // ErrNoFile is returned by DownloadFile when the column holds no file.
 var ErrNoFile = errors.New("dataverse: the column holds no file")

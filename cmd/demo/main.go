@@ -1,0 +1,53 @@
+// Command demo is make demo: a scripted, non-interactive scenario on the
+// local stack (Azurite, the Dataverse simulator, the dev host and the
+// handler): connect the demo organization through the HTTP API, full
+// backup, changes in the simulator, incremental backup, verify both runs,
+// stop everything. Its last line on stdout is one JSON object; it exits 0
+// only if everything held.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/testkit/backupdemo"
+)
+
+func main() {
+	app := flag.String("app", ".local/app", "app folder (host.json, function folders, handler): make app-local builds it")
+	records := flag.Int("records", 1000, "records seeded in the demo organization")
+	seed := flag.Int64("seed", 1, "seed of the demo organization")
+	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	s, err := backupdemo.Start(ctx, backupdemo.Options{AppDir: *app, Records: *records, Seed: *seed, Progress: os.Stderr})
+	if err != nil {
+		fail(err)
+	}
+	sum, err := backupdemo.Scenario(ctx, s)
+	s.Close()
+	if err != nil {
+		fail(err)
+	}
+	b, _ := json.Marshal(sum)
+	fmt.Println(string(b))
+	if !sum.Backup.Verified {
+		os.Exit(1)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "demo failed:", err)
+	os.Exit(1)
+}

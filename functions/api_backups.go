@@ -1,0 +1,379 @@
+package functions
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+)
+
+var timeNow = time.Now
+
+// engine returns the backup engine or a 503 problem.
+func (a *App) engine(r *http.Request) (*backup.Engine, error) {
+	eng, err := a.backupEngine(r.Context())
+	if err != nil {
+		a.Log.WarnContext(r.Context(), "backup engine unavailable", "error", err.Error())
+		return nil, errStatus(http.StatusServiceUnavailable, "engine_unavailable", "the backup engine is not available in this handler; see the log")
+	}
+	return eng, nil
+}
+
+// runEnvironment checks the environment exists (404 otherwise).
+func (a *App) runEnvironment(r *http.Request) (string, error) {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return "", err
+	}
+	e, err := svc.Environment(r.Context(), r.PathValue("environmentId"))
+	if err != nil {
+		return "", err
+	}
+	return e.ID, nil
+}
+
+func runErr(err error) error {
+	if errors.Is(err, runstate.ErrNotFound) {
+		return errStatus(http.StatusNotFound, "not_found", "no such run")
+	}
+	if errors.Is(err, runstate.ErrConflict) {
+		return errStatus(http.StatusConflict, "conflict", "the run changed concurrently; retry")
+	}
+	return err
+}
+
+// runView is a run with its live progress.
+type runView struct {
+	*runstate.Run
+	Progress progress `json:"progress"`
+}
+
+type progress struct {
+	TablesDone  int     `json:"tablesDone"`
+	TablesTotal int     `json:"tablesTotal"`
+	Records     int64   `json:"records"`
+	Bytes       int64   `json:"bytes"`
+	Throttles   int64   `json:"throttles"`
+	Errors      int     `json:"errors"`
+	Seconds     float64 `json:"seconds"`
+}
+
+func viewRun(run *runstate.Run) runView {
+	return runView{Run: run, Progress: progress{TablesDone: run.Done + run.Failed + run.Skipped, TablesTotal: run.Tables, Records: run.Records,
+		Bytes: run.Bytes + run.FileBytes, Throttles: run.Throttled, Errors: run.Failed, Seconds: run.Seconds(timeNow())}}
+}
+
+// startBackup creates an on-demand run and sends its scan message (the
+// engine's StartRun: message id derived from the run id); 409 when a run of
+// the environment is in progress.
+func (a *App) startBackup(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength > 0 {
+		var none struct{}
+		if err := decode(w, r, &none); err != nil {
+			return err
+		}
+	}
+	env, err := a.runEnvironment(r)
+	if err != nil {
+		return err
+	}
+	eng, err := a.engine(r)
+	if err != nil {
+		return err
+	}
+	run, err := eng.StartRun(r.Context(), env, runstate.TriggerOnDemand)
+	if err != nil {
+		return runErr(err)
+	}
+	w.Header().Set("Location", "/api/backups/"+env+"/"+run.ID)
+	writeJSON(w, http.StatusAccepted, viewRun(run))
+	return nil
+}
+
+func (a *App) listRuns(w http.ResponseWriter, r *http.Request) error {
+	env, err := a.runEnvironment(r)
+	if err != nil {
+		return err
+	}
+	eng, err := a.engine(r)
+	if err != nil {
+		return err
+	}
+	runs, err := eng.State().ListRuns(r.Context(), env)
+	if err != nil {
+		return runErr(err)
+	}
+	out := []runView{}
+	for _, run := range runs {
+		out = append(out, viewRun(run))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (a *App) loadRun(r *http.Request) (*backup.Engine, *runstate.Run, error) {
+	env, err := a.runEnvironment(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := a.engine(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := r.PathValue("runId")
+	if !backupformat.ValidID(id) {
+		return nil, nil, errStatus(http.StatusNotFound, "not_found", "no such run")
+	}
+	run, err := eng.State().GetRun(r.Context(), env, id)
+	if err != nil {
+		return nil, nil, runErr(err)
+	}
+	return eng, run, nil
+}
+
+func (a *App) getRun(w http.ResponseWriter, r *http.Request) error {
+	_, run, err := a.loadRun(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewRun(run))
+	return nil
+}
+
+// cancelRun ends a run in progress as failed with reason "cancelled" and
+// releases the environment; messages still queued find the run ended.
+func (a *App) cancelRun(w http.ResponseWriter, r *http.Request) error {
+	eng, run, err := a.loadRun(r)
+	if err != nil {
+		return err
+	}
+	if runstate.Terminal(run.Status) {
+		return errStatus(http.StatusConflict, "run_finished", "run "+run.ID+" already ended ("+run.Status+")")
+	}
+	who := "unknown"
+	if c := callerOf(r.Context()); c != nil {
+		who = c.Name
+	}
+	run, err = eng.State().ModifyRun(r.Context(), run.Environment, run.ID, func(x *runstate.Run) (bool, error) {
+		if runstate.Terminal(x.Status) {
+			return false, nil
+		}
+		x.Status, x.Reason, x.FinishedAt = runstate.RunFailed, "cancelled by "+who, timeNow().UTC()
+		return true, nil
+	})
+	if err != nil {
+		return runErr(err)
+	}
+	if err := eng.State().ReleaseRun(r.Context(), run.Environment, run.ID); err != nil && !errors.Is(err, runstate.ErrNotFound) {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewRun(run))
+	return nil
+}
+
+func (a *App) listRunTables(w http.ResponseWriter, r *http.Request) error {
+	eng, run, err := a.loadRun(r)
+	if err != nil {
+		return err
+	}
+	tasks, err := eng.State().ListTasks(r.Context(), run.ID)
+	if err != nil {
+		return runErr(err)
+	}
+	type table struct {
+		Table          string `json:"table"`
+		Status         string `json:"status"`
+		Mode           string `json:"mode"`
+		ChangeTracking bool   `json:"changeTracking"`
+		Pages          int    `json:"pages"`
+		Records        int64  `json:"records"`
+		Deletes        int64  `json:"deletes"`
+		Bytes          int64  `json:"bytes"`
+		Throttled      int64  `json:"throttled"`
+		Reason         string `json:"reason,omitempty"`
+		FallbackReason string `json:"fallbackReason,omitempty"`
+	}
+	out := []table{}
+	for _, t := range tasks {
+		out = append(out, table{t.Table, t.Status, t.Mode, t.ChangeTracking, t.Page, t.Records, t.Deletes, t.Bytes, t.Throttled, t.Reason, t.FallbackReason})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+// finishedRun refuses browsing a run without a manifest yet.
+func finishedRun(run *runstate.Run) error {
+	if run.Status != runstate.RunSucceeded && run.Status != runstate.RunPartial {
+		return errStatus(http.StatusConflict, "run_not_finished", "run "+run.ID+" is "+run.Status+"; records can be browsed once it succeeded or ended partial")
+	}
+	return nil
+}
+
+var nameColumns = []string{"name", "fullname", "subject", "title", "lastname", "domainname"}
+
+// browseRecords lists records of a table as of the run: by id (?id=), by a
+// prefix of the primary name (?prefix=, column ?nameColumn= or the usual
+// primary name columns), at most ?limit= (default 50, max 500).
+func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
+	eng, run, err := a.loadRun(r)
+	if err != nil {
+		return err
+	}
+	if err := finishedRun(run); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	table := r.PathValue("table")
+	if !validTable(table) {
+		return bad("table", "not a table logical name")
+	}
+	limit := 50
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			return bad("limit", "must be 1-500")
+		}
+		limit = n
+	}
+	id := strings.ToLower(q.Get("id"))
+	prefix := strings.ToLower(q.Get("prefix"))
+	cols := nameColumns
+	if c := q.Get("nameColumn"); c != "" {
+		if !validTable(c) {
+			return bad("nameColumn", "not a column logical name")
+		}
+		cols = []string{c}
+	}
+	out := []json.RawMessage{}
+	errStop := errors.New("stop")
+	err = backupformat.TableState(r.Context(), eng.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
+		if id != "" && strings.ToLower(rec.ID) != id {
+			return nil
+		}
+		if prefix != "" && !matchesPrefix(rec.Data, cols, prefix) {
+			return nil
+		}
+		out = append(out, rec.Data)
+		if len(out) >= limit {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		if errors.Is(err, backupformat.ErrNotFound) {
+			return errStatus(http.StatusNotFound, "not_found", "table "+table+" is not in run "+run.ID)
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out, "truncated": errors.Is(err, errStop)})
+	return nil
+}
+
+func matchesPrefix(data json.RawMessage, cols []string, prefix string) bool {
+	var m map[string]any
+	if json.Unmarshal(data, &m) != nil {
+		return false
+	}
+	for _, c := range cols {
+		if s, ok := m[c].(string); ok && strings.HasPrefix(strings.ToLower(s), prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// downloadRecord answers one record's JSON as of the run, as a download.
+func (a *App) downloadRecord(w http.ResponseWriter, r *http.Request) error {
+	eng, run, err := a.loadRun(r)
+	if err != nil {
+		return err
+	}
+	if err := finishedRun(run); err != nil {
+		return err
+	}
+	table, id := r.PathValue("table"), strings.ToLower(r.PathValue("recordId"))
+	if !validTable(table) {
+		return bad("table", "not a table logical name")
+	}
+	if !isGUID(id) {
+		return bad("recordId", "must be a GUID")
+	}
+	var found json.RawMessage
+	errStop := errors.New("stop")
+	err = backupformat.TableState(r.Context(), eng.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
+		if strings.ToLower(rec.ID) == id {
+			found = rec.Data
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		if errors.Is(err, backupformat.ErrNotFound) {
+			return errStatus(http.StatusNotFound, "not_found", "table "+table+" is not in run "+run.ID)
+		}
+		return err
+	}
+	if found == nil {
+		return errStatus(http.StatusNotFound, "not_found", "record "+id+" is not in table "+table+" as of run "+run.ID)
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+table+"-"+id+`.json"`)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(found)
+	return nil
+}
+
+// verifyRun re-reads every blob of the run and checks sizes and sha256
+// against the manifest.
+func (a *App) verifyRun(w http.ResponseWriter, r *http.Request) error {
+	eng, run, err := a.loadRun(r)
+	if err != nil {
+		return err
+	}
+	if err := finishedRun(run); err != nil {
+		return err
+	}
+	problems, err := backupformat.Verify(r.Context(), eng.Blobs(), run.Environment, run.ID)
+	if err != nil {
+		return err
+	}
+	if problems == nil {
+		problems = []backupformat.Problem{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"run": run.ID, "verified": len(problems) == 0, "problems": problems})
+	return nil
+}
+
+func validTable(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,212 @@
+package functions
+
+import (
+	"net/http"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
+)
+
+// connectionsService answers 503 until cmd/handler wires the domain.
+func (a *App) connectionsService() (*connections.Service, error) {
+	if a.Connections == nil {
+		return nil, errStatus(http.StatusServiceUnavailable, "not_configured", "the connections service is not wired in this handler (App.Connections)")
+	}
+	return a.Connections, nil
+}
+
+type createdConnection struct {
+	Connection   *connections.Connection   `json:"connection"`
+	Environments []connections.Environment `json:"environments"`
+	Validation   *connections.Validation   `json:"validation"`
+}
+
+func (a *App) listConnections(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	cs, err := svc.List(r.Context())
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []connections.Connection{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": cs})
+	return nil
+}
+
+func (a *App) createConnection(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	var in connections.NewConnection
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c, envs, v, err := svc.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	if envs == nil {
+		envs = []connections.Environment{}
+	}
+	w.Header().Set("Location", "/api/connections/"+c.ID)
+	writeJSON(w, http.StatusCreated, createdConnection{Connection: c, Environments: envs, Validation: v})
+	return nil
+}
+
+func (a *App) getConnection(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	c, err := svc.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	envs, err := svc.Environments(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	if envs == nil {
+		envs = []connections.Environment{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connection": c, "environments": envs})
+	return nil
+}
+
+func (a *App) deleteConnection(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	if err := svc.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *App) validateConnection(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	v, err := svc.Validate(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+type rotateRequest struct {
+	IdentityID string `json:"identityId"`
+	connections.SecretInput
+}
+
+func (a *App) rotateSecret(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	var in rotateRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.IdentityID == "" {
+		return bad("identityId", "required: the id of the identity whose secret is replaced (e.g. id1)")
+	}
+	v, err := svc.Rotate(r.Context(), r.PathValue("id"), in.IdentityID, in.SecretInput)
+	if err != nil {
+		return err
+	}
+	if !v.OK {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Validation: v,
+			Detail: "the new secret did not validate; the old one is kept (see validation)"}
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+type moveRequest struct {
+	EnvironmentIDs []string `json:"environmentIds"`
+}
+
+func (a *App) moveEnvironments(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	var in moveRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	res, err := svc.Move(r.Context(), r.PathValue("id"), in.EnvironmentIDs)
+	if err != nil {
+		return err
+	}
+	if !res.Validation.OK {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Validation: res.Validation,
+			Detail: "the connection does not validate against every environment; nothing was moved (see validation)"}
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (a *App) addIdentity(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	var in connections.NewIdentity
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c, v, err := svc.AddIdentity(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	if !v.OK {
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: "validation_failed", Validation: v,
+			Detail: "the identity did not validate against the connection's environments; it was not added (see validation)"}
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"connection": c, "validation": v})
+	return nil
+}
+
+func (a *App) removeIdentity(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	c, err := svc.RemoveIdentity(r.Context(), r.PathValue("id"), r.PathValue("identityId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type addEnvironmentsRequest struct {
+	URLs []string `json:"urls"`
+}
+
+func (a *App) addEnvironments(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	var in addEnvironmentsRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	envs, v, err := svc.AddEnvironments(r.Context(), r.PathValue("id"), in.URLs)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"environments": envs, "validation": v})
+	return nil
+}

@@ -1,0 +1,150 @@
+package functions
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+)
+
+// environmentView is an environment with its last run and status.
+type environmentView struct {
+	connections.Environment
+	ETag    string        `json:"etag"`
+	LastRun *runstate.Run `json:"lastRun,omitempty"`
+	// ActiveRun is the id of the run in progress, if any.
+	ActiveRun string `json:"activeRun,omitempty"`
+	// Schedule is the effective schedule (the policy's or BACKUP_SCHEDULE).
+	Schedule string `json:"schedule"`
+	// NextRun is the next firing of the schedule when backups are enabled.
+	NextRun string `json:"nextRun,omitempty"`
+	// Status sums it up: disabled, gone, never-run, running, or the last run's status.
+	Status string `json:"status"`
+}
+
+func (a *App) view(r *http.Request, e connections.Environment) environmentView {
+	v := environmentView{Environment: e, ETag: e.ETag, Schedule: e.Policy.Schedule}
+	if v.Schedule == "" && a.Config != nil {
+		v.Schedule = a.Config.BackupSchedule
+	}
+	switch {
+	case e.State == connections.StateGone:
+		v.Status = "gone"
+	case e.State == connections.StateDisabled:
+		v.Status = "disabled"
+	case !e.Policy.Enabled:
+		v.Status = "backup-disabled"
+	default:
+		v.Status = "never-run"
+		if next, err := connections.NextRun(v.Schedule, timeNow()); err == nil {
+			v.NextRun = next.Format("2006-01-02T15:04:05Z")
+		}
+	}
+	if eng, err := a.backupEngine(r.Context()); err == nil {
+		if runs, err := eng.State().ListRuns(r.Context(), e.ID); err == nil && len(runs) > 0 {
+			last := runs[0]
+			for _, run := range runs {
+				if run.CreatedAt.After(last.CreatedAt) {
+					last = run
+				}
+			}
+			v.LastRun = last
+			if !runstate.Terminal(last.Status) {
+				v.ActiveRun = last.ID
+				v.Status = "running"
+			} else if v.Status == "never-run" {
+				v.Status = last.Status
+			}
+		}
+	}
+	return v
+}
+
+func (a *App) listEnvironments(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	envs, err := svc.Environments(r.Context(), r.URL.Query().Get("connectionId"))
+	if err != nil {
+		return err
+	}
+	out := []environmentView{}
+	for _, e := range envs {
+		out = append(out, a.view(r, e))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (a *App) getEnvironment(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	e, err := svc.Environment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", quoteETag(e.ETag))
+	writeJSON(w, http.StatusOK, a.view(r, *e))
+	return nil
+}
+
+// updatePolicy replaces the policy; If-Match (the environment's ETag)
+// guards against overwriting a concurrent change.
+func (a *App) updatePolicy(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	var p connections.Policy
+	if err := decode(w, r, &p); err != nil {
+		return err
+	}
+	e, err := svc.UpdatePolicy(r.Context(), r.PathValue("id"), p, unquoteETag(r.Header.Get("If-Match")))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", quoteETag(e.ETag))
+	writeJSON(w, http.StatusOK, a.view(r, *e))
+	return nil
+}
+
+type discoverRequest struct {
+	ConnectionID string `json:"connectionId"`
+	IdentityID   string `json:"identityId,omitempty"`
+}
+
+func (a *App) discover(w http.ResponseWriter, r *http.Request) error {
+	svc, err := a.connectionsService()
+	if err != nil {
+		return err
+	}
+	var in discoverRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.ConnectionID == "" {
+		return bad("connectionId", "required: the connection whose identity scans")
+	}
+	res, err := svc.Discover(r.Context(), in.ConnectionID, in.IdentityID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// ETags of Table Storage look like W/"datetime'...'"; HTTP clients send them
+// back verbatim in If-Match.
+func quoteETag(s string) string { return s }
+
+func unquoteETag(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "*" {
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,30 @@
+// Package backup is the backup engine: it schedules runs, scans an
+// environment (metadata snapshot, tables in scope, one task per table),
+// extracts pages of records into blobs, downloads files, finalizes runs
+// with a manifest, and applies retention. It knows nothing about the
+// Functions host: functions/triggers.go decodes invocations and calls
+// Engine.Schedule, Scan, ExtractPage, DownloadFiles and ApplyRetention.
+//
+// Concurrency design. No invocation runs long or holds a run in memory: a
+// run is a set of Table Storage rows (shared/runstate) and messages.
+//   - One table is read page by page: each ExtractPage invocation reads one
+//     page (following the stored @odata.nextLink), streams it into a blob whose
+//     name depends only on (environment, run, table, page), records it in the
+//     table task with an ETag-conditional write and sends the message for the
+//     next page. A duplicate or replayed message finds its page already
+//     recorded and only re-sends what may not have been sent.
+//   - Tables are read in parallel, up to the run's Concurrency: it starts at
+//     the environment's x-ms-dop-hint (capped by Options.MaxConcurrency),
+//     halves on every 429 and grows by one for each table that finished
+//     without throttling. Queued tables are launched as running ones end.
+//   - A 429 never sleeps in the invocation: the same page message is re-sent
+//     with Delay = Retry-After on the next identity of the connection, and the
+//     throttle is counted. Pages are spread over the connection's identities
+//     (each has its own service protection budget).
+//   - Other failures fail the invocation so the host redelivers; on the last
+//     allowed delivery the table is marked failed with the reason and the run
+//     goes on (it ends partial).
+//   - When the last table ends, the run is finalized once (conditional
+//     status change): manifest with the sha256 of every blob, run totals,
+//     and the environment's "run in progress" row released.
+package backup

@@ -1,0 +1,178 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+)
+
+// Environment is what the engine needs of a registered environment.
+type Environment struct {
+	ID  string
+	URL string // https://<org>.crm.dynamics.com
+	// Policy is the environment's backup policy.
+	Policy Policy
+}
+
+// Policy decides when and what to back up.
+type Policy struct {
+	Enabled bool
+	// MinInterval: a scheduled run is due only when the last run was created
+	// at least this long ago (zero: at every firing of the schedule).
+	MinInterval time.Duration
+	// Include lists the only tables to back up (logical names); empty means
+	// every table. Exclude removes tables.
+	Include, Exclude []string
+	// FullEvery forces a full run when the last full run is at least this
+	// old (e.g. 7 days: weekly full, incrementals in between). Zero: only the
+	// first run is full (and tables whose change tracking is off or expired).
+	FullEvery time.Duration
+	// AlwaysFull makes every run full (no change tracking between runs).
+	AlwaysFull bool
+	// RetentionDays deletes finished runs older than this; RetentionCount
+	// keeps at most this many finished runs. Zero disables each rule.
+	RetentionDays  int
+	RetentionCount int
+}
+
+// Directory gives the engine the registered environments and a Dataverse
+// client per identity of their connection. ConnectionsDirectory implements
+// it on shared/connections (Table Storage and Key Vault).
+type Directory interface {
+	ListEnvironments(ctx context.Context) ([]Environment, error)
+	GetEnvironment(ctx context.Context, id string) (Environment, error)
+	Clients(ctx context.Context, env Environment) ([]*dataverse.Client, error)
+}
+
+// Options tune the engine. Zero values take the documented defaults.
+type Options struct {
+	// MaxConcurrency caps the tables read at once per environment (default 8).
+	MaxConcurrency int
+	// PageSize is the Prefer: odata.maxpagesize (default 5000).
+	PageSize int
+	// MaxDeliveries is the queue's max delivery count (default 10): on that
+	// delivery a failing page marks its table failed instead of failing.
+	MaxDeliveries int
+	// ClockSkew widens the mid-load re-read window (default 2 minutes):
+	// the first incremental after a full read re-reads records with
+	// modifiedon >= full start - ClockSkew.
+	ClockSkew time.Duration
+	// StaleAfter: a run without progress for this long is failed by the
+	// scheduler so the environment is not blocked forever (default 24 h).
+	StaleAfter time.Duration
+	// Log receives the engine's logs (default slog.Default()).
+	Log *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Engine runs backups.
+type Engine struct {
+	opts   Options
+	dir    Directory
+	state  *runstate.Store
+	blobs  backupformat.Blobs
+	sender messaging.Sender
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	clients map[string]clientSet
+}
+
+type clientSet struct {
+	clients []*dataverse.Client
+	made    time.Time
+}
+
+// New returns an engine.
+func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender messaging.Sender, o Options) *Engine {
+	if o.MaxConcurrency <= 0 {
+		o.MaxConcurrency = 8
+	}
+	if o.PageSize <= 0 || o.PageSize > dataverse.MaxPageSize {
+		o.PageSize = dataverse.MaxPageSize
+	}
+	if o.MaxDeliveries <= 0 {
+		o.MaxDeliveries = 10
+	}
+	if o.ClockSkew == 0 {
+		o.ClockSkew = 2 * time.Minute
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 24 * time.Hour
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Engine{opts: o, dir: dir, state: state, blobs: blobs, sender: sender, log: o.Log, clients: map[string]clientSet{}}
+}
+
+// State is the run store (for the API: runs and their tasks).
+func (e *Engine) State() *runstate.Store { return e.state }
+
+// Blobs is the backup blob store (for restore and browsing).
+func (e *Engine) Blobs() backupformat.Blobs { return e.blobs }
+
+// clientsFor returns one Dataverse client per identity of env's connection,
+// cached for 10 minutes (credentials cache their tokens).
+func (e *Engine) clientsFor(ctx context.Context, env Environment) ([]*dataverse.Client, error) {
+	e.mu.Lock()
+	cs, ok := e.clients[env.ID]
+	e.mu.Unlock()
+	if ok && e.opts.Now().Sub(cs.made) < 10*time.Minute {
+		return cs.clients, nil
+	}
+	out, err := e.dir.Clients(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("clients of environment %s: %w", env.ID, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("environment %s: its connection has no identity", env.ID)
+	}
+	e.mu.Lock()
+	e.clients[env.ID] = clientSet{clients: out, made: e.opts.Now()}
+	e.mu.Unlock()
+	return out, nil
+}
+
+// StartRun creates a run of env and sends its scan message: the path of
+// both the scheduler and on-demand runs (the HTTP API). It returns a
+// *runstate.ActiveError when env has a run in progress.
+func (e *Engine) StartRun(ctx context.Context, envID, trigger string) (*runstate.Run, error) {
+	if !backupformat.ValidID(envID) {
+		return nil, fmt.Errorf("environment id %q is not usable in blob names", envID)
+	}
+	r, err := e.state.CreateRun(ctx, envID, trigger)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := encode(ScanMessage{Environment: envID, Run: r.ID})
+	if err := e.sender.Send(ctx, messaging.QueueScan, messaging.Message{ID: "scan-" + r.ID, Body: body}); err != nil {
+		// Leave no run that nothing will ever process.
+		_, _ = e.state.ModifyRun(ctx, envID, r.ID, func(r *runstate.Run) (bool, error) {
+			r.Status, r.Reason, r.FinishedAt = runstate.RunFailed, "could not queue the scan: "+err.Error(), e.opts.Now().UTC()
+			return true, nil
+		})
+		_ = e.state.ReleaseRun(ctx, envID, r.ID)
+		return nil, fmt.Errorf("queue scan of run %s: %w", r.ID, err)
+	}
+	e.log.InfoContext(ctx, "run created", "environment", envID, "run", r.ID, "trigger", trigger)
+	return r, nil
+}
+
+// IsActive reports a *runstate.ActiveError.
+func IsActive(err error) bool {
+	var ae *runstate.ActiveError
+	return errors.As(err, &ae)
+}

@@ -1,0 +1,374 @@
+package backup_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
+	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+)
+
+// staticDir is a Directory of one simulated environment whose clients use
+// real azidentity client-secret credentials against the simulator's Entra.
+type staticDir struct {
+	env     backup.Environment
+	clients []*dataverse.Client
+}
+
+func (d *staticDir) ListEnvironments(context.Context) ([]backup.Environment, error) {
+	return []backup.Environment{d.env}, nil
+}
+func (d *staticDir) GetEnvironment(_ context.Context, id string) (backup.Environment, error) {
+	if id != d.env.ID {
+		return backup.Environment{}, fmt.Errorf("no environment %s", id)
+	}
+	return d.env, nil
+}
+func (d *staticDir) Clients(context.Context, backup.Environment) ([]*dataverse.Client, error) {
+	return d.clients, nil
+}
+
+// fixture is one test's stack: Azurite, the simulator, the engine.
+type fixture struct {
+	t      *testing.T
+	sim    *dataversesim.Server
+	env    *dataversesim.Env
+	dir    *staticDir
+	state  *runstate.Store
+	blobs  backupformat.Blobs
+	sender *messaging.MemorySender
+	eng    *backup.Engine
+	envID  string
+}
+
+type fixtureOptions struct {
+	sim        dataversesim.Options
+	identities int
+	engine     backup.Options
+}
+
+var sharedAzurite struct {
+	once sync.Once
+	a    *azurite.Azurite
+	err  error
+}
+
+// storage returns one Azurite for the package's tests (each test uses its
+// own environment id, so they do not see each other's data).
+func storage(t *testing.T) *azurite.Azurite {
+	sharedAzurite.once.Do(func() {
+		sharedAzurite.a, sharedAzurite.err = azurite.StartProcess(context.Background())
+	})
+	if sharedAzurite.err != nil {
+		t.Fatalf("azurite: %v", sharedAzurite.err)
+	}
+	return sharedAzurite.a
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedAzurite.a != nil {
+		_ = sharedAzurite.a.Stop()
+	}
+	os.Exit(code)
+}
+
+func newFixture(t *testing.T, o fixtureOptions) *fixture {
+	t.Helper()
+	az := storage(t)
+	sim := dataversesim.Start(t, o.sim)
+	env := sim.Demo()
+	if o.identities <= 0 {
+		o.identities = 1
+	}
+	var clients []*dataverse.Client
+	for _, app := range sim.SecretClients()[:min(o.identities, len(sim.SecretClients()))] {
+		cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
+			ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
+			DisableInstanceDiscovery: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := dataverse.NewClient(env.URL(), cred, &dataverse.ClientOptions{ExtraCA: sim.CAPEM()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	envID := fmt.Sprintf("t%d-%s", time.Now().UnixNano()%1e9, sanitize(t.Name()))
+	dir := &staticDir{env: backup.Environment{ID: envID, URL: env.URL(), Policy: backup.Policy{Enabled: true}}, clients: clients}
+	ctx := context.Background()
+	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := runstate.Open(ctx, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := azblob.NewClientFromConnectionString(az.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := backupformat.NewAzureBlobs(bc)
+	sender := messaging.NewMemorySender()
+	eo := o.engine
+	if eo.Log == nil {
+		eo.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return &fixture{t: t, sim: sim, env: env, dir: dir, state: st, blobs: blobs, sender: sender,
+		eng: backup.New(dir, st, blobs, sender, eo), envID: envID}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+func sanitize(s string) string {
+	out := []byte{}
+	for _, c := range []byte(s) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			out = append(out, c)
+		}
+	}
+	if len(out) > 40 {
+		out = out[:40]
+	}
+	return string(out)
+}
+
+// pumpOptions script the delivery of messages.
+type pumpOptions struct {
+	// Duplicate delivers every extract and files message twice.
+	Duplicate bool
+	// MaxDeliveries before a message is dropped as poison (default 10).
+	MaxDeliveries int
+	// After runs after each successful delivery (test hooks).
+	After   func(queue string, m messaging.Message)
+	Workers int
+}
+
+type pending struct {
+	queue      string
+	msg        messaging.Message
+	notBefore  time.Time
+	deliveries int
+}
+
+// pump delivers the sender's messages to the engine, like the host: several
+// at once, delayed ones when due, failed ones again up to MaxDeliveries,
+// until nothing is left. It returns the messages that ended as poison.
+func (f *fixture) pump(ctx context.Context, o pumpOptions) []pending {
+	if o.MaxDeliveries == 0 {
+		o.MaxDeliveries = 10
+	}
+	if o.Workers == 0 {
+		o.Workers = 4
+	}
+	var mu sync.Mutex
+	var queue []pending
+	var poison []pending
+	inflight := 0
+	collect := func() {
+		for _, q := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles} {
+			for _, m := range f.sender.Take(q) {
+				p := pending{queue: q, msg: m, notBefore: time.Now().Add(m.Delay)}
+				queue = append(queue, p)
+				if o.Duplicate && q != messaging.QueueScan {
+					queue = append(queue, p)
+				}
+			}
+		}
+	}
+	deliver := func(p pending) error {
+		switch p.queue {
+		case messaging.QueueScan:
+			m, err := backup.DecodeScan(p.msg.Body)
+			if err != nil {
+				return err
+			}
+			return f.eng.Scan(ctx, m, p.deliveries)
+		case messaging.QueueExtract:
+			m, err := backup.DecodeExtract(p.msg.Body)
+			if err != nil {
+				return err
+			}
+			return f.eng.ExtractPage(ctx, m, p.deliveries)
+		default:
+			m, err := backup.DecodeFiles(p.msg.Body)
+			if err != nil {
+				return err
+			}
+			return f.eng.DownloadFiles(ctx, m, p.deliveries)
+		}
+	}
+	var wg sync.WaitGroup
+	cond := sync.NewCond(&mu)
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mu.Lock()
+			defer mu.Unlock()
+			for {
+				collect()
+				if len(queue) == 0 && inflight == 0 {
+					cond.Broadcast()
+					return
+				}
+				idx := -1
+				now := time.Now()
+				var soonest time.Time
+				for i, p := range queue {
+					if !p.notBefore.After(now) {
+						idx = i
+						break
+					}
+					if soonest.IsZero() || p.notBefore.Before(soonest) {
+						soonest = p.notBefore
+					}
+				}
+				if idx < 0 {
+					mu.Unlock()
+					if soonest.IsZero() {
+						time.Sleep(5 * time.Millisecond)
+					} else {
+						time.Sleep(min(time.Until(soonest), 50*time.Millisecond))
+					}
+					mu.Lock()
+					continue
+				}
+				p := queue[idx]
+				queue = append(queue[:idx], queue[idx+1:]...)
+				p.deliveries++
+				inflight++
+				mu.Unlock()
+				err := deliver(p)
+				mu.Lock()
+				inflight--
+				if err != nil {
+					if p.deliveries >= o.MaxDeliveries {
+						poison = append(poison, p)
+					} else {
+						p.notBefore = time.Now().Add(20 * time.Millisecond)
+						queue = append(queue, p)
+					}
+				} else if o.After != nil {
+					mu.Unlock()
+					o.After(p.queue, p.msg)
+					mu.Lock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return poison
+}
+
+// backup runs one complete backup and returns the finished run.
+func (f *fixture) backup(ctx context.Context, o pumpOptions) *runstate.Run {
+	f.t.Helper()
+	r, err := f.eng.StartRun(ctx, f.envID, runstate.TriggerOnDemand)
+	if err != nil {
+		f.t.Fatalf("start run: %v", err)
+	}
+	if poison := f.pump(ctx, o); len(poison) > 0 {
+		for _, p := range poison {
+			f.t.Errorf("poison message on %s: %s", p.queue, p.msg.Body)
+		}
+	}
+	run, err := f.state.GetRun(ctx, f.envID, r.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if !runstate.Terminal(run.Status) {
+		tasks, _ := f.state.ListTasks(ctx, r.ID)
+		for _, tk := range tasks {
+			f.t.Logf("task %s: %s page %d", tk.Table, tk.Status, tk.Page)
+		}
+		f.t.Fatalf("run %s did not finish: %s", r.ID, run.Status)
+	}
+	return run
+}
+
+func (f *fixture) manifest(ctx context.Context, run string) *backupformat.Manifest {
+	f.t.Helper()
+	m, err := backupformat.ReadManifest(ctx, f.blobs, f.envID, run)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return m
+}
+
+// simState is id -> version of every row of a table in the simulator.
+func simState(e *dataversesim.Env, table string) map[string]int64 {
+	out := map[string]int64{}
+	for _, id := range e.IDs(table) {
+		if row, ok := e.Get(table, id); ok {
+			out[id] = row["@version"].(int64)
+		}
+	}
+	return out
+}
+
+// backedUpState is id -> version of a table reconstructed at run.
+func (f *fixture) backedUpState(ctx context.Context, run, table string) map[string]int64 {
+	f.t.Helper()
+	out := map[string]int64{}
+	err := backupformat.TableState(ctx, f.blobs, f.envID, run, table, func(r backupformat.Record) error {
+		if _, dup := out[r.ID]; dup {
+			return fmt.Errorf("record %s twice in the state of %s", r.ID, table)
+		}
+		out[r.ID] = r.Version
+		return nil
+	})
+	if err != nil {
+		f.t.Fatalf("state of %s at %s: %v", table, run, err)
+	}
+	return out
+}
+
+func diffStates(want, got map[string]int64) string {
+	var d []string
+	for id, v := range want {
+		if g, ok := got[id]; !ok {
+			d = append(d, "missing "+id)
+		} else if g != v {
+			d = append(d, fmt.Sprintf("%s: version %d, want %d", id, g, v))
+		}
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			d = append(d, "extra "+id)
+		}
+	}
+	sort.Strings(d)
+	if len(d) > 10 {
+		d = append(d[:10], fmt.Sprintf("... %d more", len(d)-10))
+	}
+	if len(d) == 0 {
+		return ""
+	}
+	return fmt.Sprint(d)
+}
+
+var errStop = errors.New("stop")

@@ -1,0 +1,312 @@
+package backup
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+)
+
+// inlineFileColumns are tables whose records carry file content in a
+// base64 column; the engine moves it into content-addressed blobs.
+var inlineFileColumns = map[string]string{
+	"annotation":             "documentbody",
+	"activitymimeattachment": "body",
+}
+
+// Scan handles a scan message: metadata snapshot, tables in scope, table
+// tasks, then the first extract messages. deliveryCount is the message's.
+func (e *Engine) Scan(ctx context.Context, m ScanMessage, deliveryCount int) error {
+	run, err := e.state.GetRun(ctx, m.Environment, m.Run)
+	if errors.Is(err, runstate.ErrNotFound) {
+		e.log.WarnContext(ctx, "scan of an unknown run dropped", "environment", m.Environment, "run", m.Run)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if runstate.Terminal(run.Status) {
+		return nil
+	}
+	if run.Status != runstate.RunPending {
+		// A replay after the tasks were written: make sure work is under way.
+		return e.afterTable(ctx, m.Environment, m.Run)
+	}
+	err = e.scan(ctx, run, m)
+	if err == nil {
+		return nil
+	}
+	if ra, ok := dataverse.IsThrottled(err); ok {
+		m.Attempt++
+		body, _ := encode(m)
+		e.log.WarnContext(ctx, "scan throttled, re-queued", "run", m.Run, "retryAfter", ra)
+		return e.sender.Send(ctx, messaging.QueueScan, messaging.Message{ID: fmt.Sprintf("scan-%s-a%d", m.Run, m.Attempt), Body: body, Delay: ra})
+	}
+	if deliveryCount >= e.opts.MaxDeliveries || isPermanent(err) {
+		e.log.ErrorContext(ctx, "scan failed, run failed", "run", m.Run, "error", err)
+		return e.failRun(ctx, m.Environment, m.Run, "scan failed: "+err.Error())
+	}
+	return err
+}
+
+// isPermanent reports errors no redelivery will cure (4xx other than 408/429).
+func isPermanent(err error) bool {
+	var re *dataverse.ResponseError
+	return errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 && re.StatusCode != 408 && re.StatusCode != 429
+}
+
+func (e *Engine) failRun(ctx context.Context, env, run, reason string) error {
+	_, err := e.state.ModifyRun(ctx, env, run, func(r *runstate.Run) (bool, error) {
+		if runstate.Terminal(r.Status) {
+			return false, nil
+		}
+		r.Status, r.Reason, r.FinishedAt = runstate.RunFailed, reason, e.opts.Now().UTC()
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	return e.state.ReleaseRun(ctx, env, run)
+}
+
+// tableMeta is the per-table part of the snapshot the planner uses.
+type tableMeta struct {
+	def dataverse.EntityDefinition
+	// modifiedOn: the table has a modifiedon column (the mid-load re-read
+	// filters on it).
+	modifiedOn bool
+	files      []string
+	image      []string
+}
+
+func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) error {
+	env, err := e.dir.GetEnvironment(ctx, m.Environment)
+	if err != nil {
+		return fmt.Errorf("environment %s: %w", m.Environment, err)
+	}
+	clients, err := e.clientsFor(ctx, env)
+	if err != nil {
+		return err
+	}
+	c := clients[0]
+	who, err := c.WhoAmI(ctx)
+	if err != nil {
+		return err
+	}
+	defs, rawDefs, err := c.EntityDefinitions(ctx)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(defs, func(a, b dataverse.EntityDefinition) int { return strings.Compare(a.LogicalName, b.LogicalName) })
+
+	// Tables in scope, with their skip reasons.
+	type planned struct {
+		meta   tableMeta
+		reason string
+	}
+	var plan []planned
+	snapshot := map[string]any{"formatVersion": backupformat.FormatVersion, "environment": env.ID, "run": run.ID,
+		"takenAt": e.opts.Now().UTC(), "entityDefinitions": rawDefs}
+	tablesMeta := map[string]any{}
+	for _, d := range defs {
+		if !inScope(d.LogicalName, env.Policy) {
+			continue
+		}
+		p := planned{meta: tableMeta{def: d}}
+		if d.TableType == "Virtual" {
+			p.reason = "virtual table: its data lives outside Dataverse"
+		}
+		if d.EntitySetName == "" || d.PrimaryIDAttribute == "" {
+			p.reason = "no entity set or primary key in metadata"
+		}
+		attrs, rawAttrs, err := c.Attributes(ctx, d.LogicalName)
+		if err != nil {
+			if _, ok := dataverse.IsThrottled(err); ok {
+				return err
+			}
+			tablesMeta[d.LogicalName] = map[string]any{"error": err.Error()}
+		} else {
+			tm := map[string]any{"attributes": rawAttrs}
+			for _, a := range attrs {
+				if a.LogicalName == "modifiedon" {
+					p.meta.modifiedOn = true
+				}
+				if a.IsFile() {
+					p.meta.files = append(p.meta.files, a.LogicalName)
+				}
+				if a.IsImage() {
+					p.meta.image = append(p.meta.image, a.LogicalName)
+				}
+			}
+			for part, sub := range dataverse.TableMetadataParts {
+				v, err := c.MetadataValue(ctx, d.LogicalName, sub)
+				if err != nil {
+					if _, ok := dataverse.IsThrottled(err); ok {
+						return err
+					}
+					tm[part+"Error"] = err.Error()
+					continue
+				}
+				tm[part] = v
+			}
+			tablesMeta[d.LogicalName] = tm
+		}
+		plan = append(plan, p)
+	}
+	snapshot["tables"] = tablesMeta
+	metaRef, err := e.writeMetadata(ctx, env.ID, run.ID, snapshot)
+	if err != nil {
+		return err
+	}
+
+	base, err := e.baseManifest(ctx, env.ID, run.ID)
+	if err != nil {
+		return err
+	}
+	now := e.opts.Now().UTC()
+	kind := backupformat.KindFull
+	if base != nil && !env.Policy.AlwaysFull {
+		kind = backupformat.KindIncremental
+		if env.Policy.FullEvery > 0 {
+			if t, ok := runTime(oldestFull(base)); ok && now.Sub(t) >= env.Policy.FullEvery {
+				kind = backupformat.KindFull
+			}
+		}
+	}
+	var tasks []*runstate.Task
+	for i, p := range plan {
+		d := p.meta.def
+		t := &runstate.Task{Run: run.ID, Table: d.LogicalName, Environment: env.ID, Order: i, EntitySet: d.EntitySetName,
+			PrimaryID: d.PrimaryIDAttribute, Status: runstate.TaskQueued, ChangeTracking: d.ChangeTrackingEnabled,
+			FileColumns: p.meta.files, ImageColumns: p.meta.image, InlineFiles: inlineFileColumns[d.LogicalName]}
+		if p.reason != "" {
+			t.Status, t.Reason = runstate.TaskSkipped, p.reason
+			tasks = append(tasks, t)
+			continue
+		}
+		t.Mode, t.Phase, t.Chain = backupformat.ModeFull, backupformat.PhaseFull, []string{run.ID}
+		if kind == backupformat.KindIncremental && d.ChangeTrackingEnabled {
+			bt := base.Table(d.LogicalName)
+			// Without modifiedon the changes made during the full read cannot be
+			// re-read by date: such a table is read in full once more instead.
+			rereadable := bt == nil || !bt.RereadPending || p.meta.modifiedOn
+			if bt != nil && bt.Status == backupformat.TableDone && bt.DeltaLink != "" && bt.ChangeTracking && rereadable {
+				t.Mode, t.Phase = backupformat.ModeDelta, backupformat.PhaseDelta
+				t.DeltaLink = bt.DeltaLink
+				t.Chain = append(slices.Clone(bt.Chain), run.ID)
+				t.FullStartedAt = bt.FullStartedAt
+				if bt.RereadPending && !bt.FullStartedAt.IsZero() {
+					t.RereadFrom = bt.FullStartedAt.Add(-e.opts.ClockSkew)
+				}
+			}
+		}
+		tasks = append(tasks, t)
+	}
+	if err := e.state.AddTasks(ctx, tasks); err != nil {
+		return err
+	}
+	hint := who.DopHint
+	if hint <= 0 {
+		hint = 4
+	}
+	_, err = e.state.ModifyRun(ctx, env.ID, run.ID, func(r *runstate.Run) (bool, error) {
+		if r.Status != runstate.RunPending {
+			return false, nil
+		}
+		r.Status, r.Kind, r.StartedAt = runstate.RunRunning, kind, now
+		if base != nil {
+			r.BaseRun = base.Run
+		}
+		r.Tables = len(tasks)
+		r.MaxConcurrency = min(e.opts.MaxConcurrency, max(hint, 1))
+		r.Concurrency = r.MaxConcurrency
+		r.Identities = len(clients)
+		r.MetadataBlob, r.MetadataBytes, r.MetadataSHA256 = metaRef.Blob, metaRef.Bytes, metaRef.SHA256
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	e.log.InfoContext(ctx, "run scanned", "environment", env.ID, "run", run.ID, "kind", kind, "tables", len(tasks), "dopHint", who.DopHint)
+	return e.afterTable(ctx, env.ID, run.ID)
+}
+
+func inScope(table string, p Policy) bool {
+	if len(p.Include) > 0 && !slices.ContainsFunc(p.Include, func(s string) bool { return strings.EqualFold(s, table) }) {
+		return false
+	}
+	return !slices.ContainsFunc(p.Exclude, func(s string) bool { return strings.EqualFold(s, table) })
+}
+
+func (e *Engine) writeMetadata(ctx context.Context, env, run string, snapshot map[string]any) (backupformat.BlobRef, error) {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(gz).Encode(snapshot); err != nil {
+		return backupformat.BlobRef{}, err
+	}
+	if err := gz.Close(); err != nil {
+		return backupformat.BlobRef{}, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	ref := backupformat.BlobRef{Blob: backupformat.MetadataBlob(env, run), Bytes: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+	if _, err := e.blobs.Put(ctx, backupformat.ContainerBackups, ref.Blob, &buf, &backupformat.PutOptions{ContentType: "application/gzip"}); err != nil {
+		return ref, fmt.Errorf("write metadata snapshot: %w", err)
+	}
+	return ref, nil
+}
+
+// baseManifest returns the manifest of env's latest finished run with a
+// manifest (succeeded or partial) before run, or nil.
+func (e *Engine) baseManifest(ctx context.Context, env, run string) (*backupformat.Manifest, error) {
+	runs, err := e.state.ListRuns(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if r.ID >= run || (r.Status != runstate.RunSucceeded && r.Status != runstate.RunPartial) {
+			continue
+		}
+		m, err := backupformat.ReadManifest(ctx, e.blobs, env, r.ID)
+		if errors.Is(err, backupformat.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	return nil, nil
+}
+
+func oldestFull(m *backupformat.Manifest) string {
+	oldest := m.Run
+	for _, t := range m.Tables {
+		if len(t.Chain) > 0 && t.Chain[0] < oldest {
+			oldest = t.Chain[0]
+		}
+	}
+	return oldest
+}
+
+// runTime parses the time at the start of a run id.
+func runTime(id string) (time.Time, bool) {
+	n := len(runstate.RunIDTimeLayout)
+	if len(id) < n {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(runstate.RunIDTimeLayout, id[:n])
+	return t, err == nil
+}

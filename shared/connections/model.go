@@ -1,0 +1,249 @@
+package connections
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
+)
+
+// Kind is the kind of connection.
+type Kind string
+
+// Connection kinds (the seed's "app profile" and "service account").
+const (
+	KindAppProfile     Kind = "appProfile"
+	KindServiceAccount Kind = "serviceAccount"
+)
+
+// DefaultPublicClientID is the public client a service account signs in
+// through when the connection names none: the app id Microsoft's Dataverse
+// samples use for username/password sign-in. A customer may register their
+// own public client and give its id instead.
+const DefaultPublicClientID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
+
+// Identity is one identity of a connection (no secret material: the secret
+// lives in the secret store under SecretName).
+type Identity struct {
+	ID                      string        `json:"id"`
+	Mode                    identity.Mode `json:"mode"`
+	ClientID                string        `json:"clientId,omitempty"`
+	Username                string        `json:"username,omitempty"`
+	ManagedIdentityClientID string        `json:"managedIdentityClientId,omitempty"`
+	// SecretName is the Key Vault (or local store) name of the secret; empty
+	// for secretless modes. Not a secret itself.
+	SecretName      string     `json:"secretName,omitempty"`
+	SecretUpdatedAt *time.Time `json:"secretUpdatedAt,omitempty"`
+	CreatedAt       time.Time  `json:"createdAt"`
+}
+
+// Spec is the identity's credential description for shared/identity.
+func (i Identity) Spec(tenantID string) identity.Spec {
+	return identity.Spec{Mode: i.Mode, TenantID: tenantID, ClientID: i.ClientID, Username: i.Username, ManagedIdentityClientID: i.ManagedIdentityClientID}
+}
+
+// Connection is how the service signs in to a set of environments: a tenant
+// and one or more identities (several spread load over service protection
+// budgets; the backup engine chooses among them).
+type Connection struct {
+	ID             string      `json:"id"`
+	Name           string      `json:"name"`
+	Kind           Kind        `json:"kind"`
+	TenantID       string      `json:"tenantId"`
+	Identities     []Identity  `json:"identities"`
+	CreatedAt      time.Time   `json:"createdAt"`
+	UpdatedAt      time.Time   `json:"updatedAt"`
+	LastValidation *Validation `json:"lastValidation,omitempty"`
+	ETag           string      `json:"-"`
+}
+
+// Identity returns the identity with id, or nil.
+func (c *Connection) Identity(id string) *Identity {
+	for i := range c.Identities {
+		if c.Identities[i].ID == id {
+			return &c.Identities[i]
+		}
+	}
+	return nil
+}
+
+// Environment states.
+const (
+	StateActive   = "active"   // reachable as far as we know
+	StateDisabled = "disabled" // disabled in Dataverse (discovery says so)
+	StateGone     = "gone"     // no longer listed by discovery; backups kept
+)
+
+// Environment is a registered Dataverse environment and its backup policy.
+type Environment struct {
+	ID             string            `json:"id"`
+	URL            string            `json:"url"`
+	ConnectionID   string            `json:"connectionId"`
+	DisplayName    string            `json:"displayName,omitempty"`
+	UniqueName     string            `json:"uniqueName,omitempty"`
+	OrganizationID string            `json:"organizationId,omitempty"`
+	EnvironmentID  string            `json:"powerPlatformEnvironmentId,omitempty"`
+	State          string            `json:"state"`
+	Source         string            `json:"source"` // manual | discovery
+	Policy         Policy            `json:"policy"`
+	LastValidation *EnvironmentCheck `json:"lastValidation,omitempty"`
+	CreatedAt      time.Time         `json:"createdAt"`
+	UpdatedAt      time.Time         `json:"updatedAt"`
+	LastSeenAt     *time.Time        `json:"lastSeenAt,omitempty"`
+	ETag           string            `json:"-"`
+}
+
+// Policy is an environment's backup policy.
+type Policy struct {
+	// Enabled turns scheduled backups on. New environments start disabled
+	// unless DISCOVERY_ENABLE_NEW says otherwise.
+	Enabled bool `json:"enabled"`
+	// Schedule is an NCRONTAB expression (six fields, UTC); empty means the
+	// app-wide BACKUP_SCHEDULE.
+	Schedule string `json:"schedule,omitempty"`
+	// IncludeTables limits the backup to these logical names (empty: all
+	// readable tables); ExcludeTables removes tables from it.
+	IncludeTables []string `json:"includeTables"`
+	ExcludeTables []string `json:"excludeTables"`
+	// Incremental uses change tracking between full runs.
+	Incremental bool `json:"incremental"`
+	// FullEveryDays: a run is full when the last full run is at least this
+	// many days old (0: every run is full).
+	FullEveryDays int `json:"fullEveryDays"`
+	// RetentionDays and RetentionCount bound how long runs are kept (0: no
+	// bound of that kind; at least one must be set).
+	RetentionDays  int `json:"retentionDays"`
+	RetentionCount int `json:"retentionCount"`
+}
+
+// DefaultPolicy is the policy of a newly registered environment.
+func DefaultPolicy(enabled bool) Policy {
+	return Policy{Enabled: enabled, IncludeTables: []string{}, ExcludeTables: []string{}, Incremental: true, FullEveryDays: 7, RetentionDays: 30}
+}
+
+// Validate checks the policy; the error is an *InvalidError naming the field.
+func (p *Policy) Validate() error {
+	if p.IncludeTables == nil {
+		p.IncludeTables = []string{}
+	}
+	if p.ExcludeTables == nil {
+		p.ExcludeTables = []string{}
+	}
+	if s := strings.TrimSpace(p.Schedule); s != "" {
+		if err := checkNCRONTAB(s); err != nil {
+			return invalid("policy.schedule", "%v", err)
+		}
+		p.Schedule = s
+	}
+	for _, list := range []struct {
+		field string
+		names []string
+	}{{"policy.includeTables", p.IncludeTables}, {"policy.excludeTables", p.ExcludeTables}} {
+		if len(list.names) > 1000 {
+			return invalid(list.field, "at most 1000 tables")
+		}
+		for _, n := range list.names {
+			if !validLogicalName(n) {
+				return invalid(list.field, "%q is not a table logical name (lower-case letters, digits and underscores)", n)
+			}
+		}
+	}
+	if p.FullEveryDays < 0 || p.FullEveryDays > 366 {
+		return invalid("policy.fullEveryDays", "must be between 0 (every run full) and 366")
+	}
+	if p.RetentionDays < 0 || p.RetentionDays > 3650 {
+		return invalid("policy.retentionDays", "must be between 0 and 3650")
+	}
+	if p.RetentionCount < 0 || p.RetentionCount > 10000 {
+		return invalid("policy.retentionCount", "must be between 0 and 10000")
+	}
+	if p.RetentionDays == 0 && p.RetentionCount == 0 {
+		return invalid("policy.retentionDays", "set retentionDays or retentionCount (or both): unbounded retention is refused")
+	}
+	return nil
+}
+
+func validLogicalName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkNCRONTAB checks the shape of a six-field NCRONTAB expression: each
+// field made of numbers, '*', ranges, steps and lists, within its bounds.
+func checkNCRONTAB(expr string) error {
+	f := strings.Fields(expr)
+	if len(f) != 6 {
+		return fmt.Errorf("%q has %d fields; NCRONTAB needs six: {second} {minute} {hour} {day} {month} {day-of-week}, e.g. \"0 0 2 * * *\"", expr, len(f))
+	}
+	bounds := [6][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 6}}
+	names := [6]string{"second", "minute", "hour", "day", "month", "day-of-week"}
+	for i, field := range f {
+		for _, part := range strings.Split(field, ",") {
+			rng, step, hasStep := strings.Cut(part, "/")
+			if hasStep {
+				if n, ok := atoi(step); !ok || n < 1 {
+					return fmt.Errorf("%s field %q: bad step", names[i], field)
+				}
+			}
+			if rng == "*" {
+				continue
+			}
+			lo, hi, isRange := strings.Cut(rng, "-")
+			a, ok := atoi(lo)
+			if !ok || a < bounds[i][0] || a > bounds[i][1] {
+				return fmt.Errorf("%s field %q: values must be %d-%d", names[i], field, bounds[i][0], bounds[i][1])
+			}
+			if isRange {
+				b, ok := atoi(hi)
+				if !ok || b < a || b > bounds[i][1] {
+					return fmt.Errorf("%s field %q: bad range", names[i], field)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func atoi(s string) (int, bool) {
+	if s == "" || len(s) > 4 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// Errors of the package; callers use errors.Is / errors.As.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is a concurrent update (ETag mismatch) or a duplicate.
+	ErrConflict = errors.New("conflict")
+	// ErrInUse refuses deleting a connection environments still use.
+	ErrInUse = errors.New("in use")
+)
+
+// InvalidError is a rejected input, naming the field.
+type InvalidError struct {
+	Field   string
+	Message string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
+}

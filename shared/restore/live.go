@@ -1,0 +1,75 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+)
+
+// maxPlanWait bounds one Retry-After slept while planning (reads only).
+const maxPlanWait = 30 * time.Second
+
+// retry runs fn, sleeping a 429's Retry-After (bounded) and retrying
+// transient failures a few times; planning reads are idempotent.
+func retry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		if err = fn(); err == nil {
+			return nil
+		}
+		var fe *dataverse.FuncError
+		if errors.As(err, &fe) {
+			return fe.Err
+		}
+		wait := time.Duration(attempt+1) * 200 * time.Millisecond
+		if ra, ok := dataverse.IsThrottled(err); ok {
+			wait = min(ra, maxPlanWait)
+		} else if !dataverse.IsTransient(err) || dataverse.HasStatus(err, 400, 401, 403, 404, 412) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return err
+}
+
+// readAll reads every record of a live table (cols empty: all columns, with
+// annotations) and calls fn with the id and the raw record.
+func readAll(ctx context.Context, c *dataverse.Client, t *tableMeta, cols []string, fn func(id string, raw json.RawMessage) error) error {
+	link := dataverse.CollectionQuery(t.Set, cols, "")
+	for link != "" {
+		var recs []json.RawMessage
+		var pg dataverse.Page
+		err := retry(ctx, func() error {
+			recs = recs[:0]
+			var err error
+			pg, err = c.ReadPage(ctx, link, nil, func(e dataverse.Entity) error {
+				recs = append(recs, e.Raw)
+				return nil
+			})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, raw := range recs {
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return err
+			}
+			var id string
+			_ = json.Unmarshal(m[t.PrimaryID], &id)
+			if err := fn(lower(id), raw); err != nil {
+				return err
+			}
+		}
+		link = pg.NextLink
+	}
+	return nil
+}

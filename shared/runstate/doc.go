@@ -1,0 +1,22 @@
+// Package runstate keeps the state of backup runs and of their table tasks
+// in Azure Table Storage, with ETag-conditional updates so concurrent or
+// duplicate invocations never lose or double an update.
+//
+// Tables and keys (the names are the constants in Tables()):
+//
+//   - runs: PartitionKey = environment id, RowKey = run id. Run ids start with
+//     the UTC creation time (20260102T030405.123456Z-<8 hex>), so a partition lists
+//     an environment's runs oldest first. One extra row per environment,
+//     RowKey "~active", names the run in progress: it is created (or taken
+//     over from a finished run) with a conditional write when a run is
+//     created, which is what makes "never two runs of one environment at
+//     once" hold, and released when the run ends.
+//   - tabletasks: PartitionKey = run id, RowKey = table logical name. One row
+//     per table in scope of the run: its mode, phase, page count, next link,
+//     delta link, counts and the stats of every page written. Listing a run's
+//     tasks is one partition query.
+//
+// Entities store their state as JSON split over string properties D0..Dn
+// (Table Storage caps a string property at 64 KB and an entity at 1 MB), plus
+// a plain Status property for readability in Storage Explorer.
+package runstate

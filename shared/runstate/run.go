@@ -1,0 +1,257 @@
+package runstate
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+)
+
+// Run statuses.
+const (
+	RunPending    = "pending"    // created, scan message sent
+	RunRunning    = "running"    // scanned, tables being extracted
+	RunFinalizing = "finalizing" // every table ended, manifest being written
+	RunSucceeded  = "succeeded"
+	RunPartial    = "partial" // some tables failed; their reasons are in the tasks and the manifest
+	RunFailed     = "failed"
+)
+
+// Terminal reports whether status is an end state.
+func Terminal(status string) bool {
+	return status == RunSucceeded || status == RunPartial || status == RunFailed
+}
+
+// Triggers.
+const (
+	TriggerSchedule = "schedule"
+	TriggerOnDemand = "on-demand"
+)
+
+// Run is one backup of one environment.
+type Run struct {
+	Environment string    `json:"environment"`
+	ID          string    `json:"id"`
+	Status      string    `json:"status"`
+	Kind        string    `json:"kind,omitempty"` // full | incremental (decided at scan)
+	Trigger     string    `json:"trigger"`
+	CreatedAt   time.Time `json:"createdAt"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	FinishedAt  time.Time `json:"finishedAt,omitzero"`
+	// BaseRun is the previous finished run the incremental builds on.
+	BaseRun string `json:"baseRun,omitempty"`
+	// Concurrency is the current number of tables extracted at once
+	// (adapted: x-ms-dop-hint to start, halved on 429, +1 per clean table).
+	Concurrency    int `json:"concurrency,omitempty"`
+	MaxConcurrency int `json:"maxConcurrency,omitempty"`
+	// Identities is how many identities of the connection pages are spread over.
+	Identities int `json:"identities,omitempty"`
+
+	Tables    int    `json:"tables"`
+	Done      int    `json:"done"`
+	Failed    int    `json:"failed"`
+	Skipped   int    `json:"skipped"`
+	Records   int64  `json:"records"`
+	Deletes   int64  `json:"deletes"`
+	Pages     int    `json:"pages"`
+	Bytes     int64  `json:"bytes"`
+	Files     int64  `json:"files"`
+	FileBytes int64  `json:"fileBytes"`
+	Throttled int64  `json:"throttled"`
+	Reason    string `json:"reason,omitempty"`
+
+	// MetadataBlob, MetadataBytes and MetadataSHA256 describe the snapshot
+	// written by the scan.
+	MetadataBlob   string `json:"metadataBlob,omitempty"`
+	MetadataBytes  int64  `json:"metadataBytes,omitempty"`
+	MetadataSHA256 string `json:"metadataSha256,omitempty"`
+
+	ETag azcore.ETag `json:"-"`
+}
+
+// Seconds is the run's duration so far (or in total once finished).
+func (r *Run) Seconds(now time.Time) float64 {
+	end := r.FinishedAt
+	if end.IsZero() {
+		end = now
+	}
+	return end.Sub(r.CreatedAt).Seconds()
+}
+
+type lock struct {
+	RunID string `json:"runId"`
+}
+
+// CreateRun creates a pending run of env, unless env has a run in progress
+// (*ActiveError). It takes the environment's "~active" row with a
+// conditional write first, so two concurrent callers cannot both succeed.
+func (s *Store) CreateRun(ctx context.Context, env, trigger string) (*Run, error) {
+	now := s.now().UTC()
+	r := &Run{Environment: env, ID: NewRunID(now), Status: RunPending, Trigger: trigger, CreatedAt: now}
+	var l lock
+	etag, err := s.get(ctx, s.runs, env, lockRow, &l)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if _, err := s.add(ctx, s.runs, env, lockRow, "lock", lock{RunID: r.ID}); err != nil {
+			if errors.Is(err, ErrConflict) {
+				return nil, &ActiveError{RunID: "(just created)"}
+			}
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		if l.RunID != "" {
+			cur, err := s.GetRun(ctx, env, l.RunID)
+			if err == nil && !Terminal(cur.Status) {
+				return nil, &ActiveError{RunID: l.RunID}
+			}
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+		}
+		if _, err := s.update(ctx, s.runs, env, lockRow, "lock", lock{RunID: r.ID}, etag); err != nil {
+			if errors.Is(err, ErrConflict) {
+				return nil, &ActiveError{RunID: "(just taken)"}
+			}
+			return nil, err
+		}
+	}
+	etag, err = s.add(ctx, s.runs, env, r.ID, r.Status, r)
+	if err != nil {
+		return nil, err
+	}
+	r.ETag = etag
+	return r, nil
+}
+
+// ActiveRun returns the id of env's run in progress ("" when none).
+func (s *Store) ActiveRun(ctx context.Context, env string) (string, error) {
+	var l lock
+	if _, err := s.get(ctx, s.runs, env, lockRow, &l); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", nil
+		}
+		return "", err
+	}
+	if l.RunID == "" {
+		return "", nil
+	}
+	r, err := s.GetRun(ctx, env, l.RunID)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if Terminal(r.Status) {
+		return "", nil
+	}
+	return r.ID, nil
+}
+
+// ReleaseRun clears env's "~active" row if it still names runID.
+func (s *Store) ReleaseRun(ctx context.Context, env, runID string) error {
+	var l lock
+	etag, err := s.get(ctx, s.runs, env, lockRow, &l)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if l.RunID != runID {
+		return nil
+	}
+	err = s.del(ctx, s.runs, env, lockRow, etag)
+	if errors.Is(err, ErrConflict) {
+		return nil // taken over meanwhile
+	}
+	return err
+}
+
+// GetRun reads a run.
+func (s *Store) GetRun(ctx context.Context, env, id string) (*Run, error) {
+	var r Run
+	etag, err := s.get(ctx, s.runs, env, id, &r)
+	if err != nil {
+		return nil, err
+	}
+	r.ETag = etag
+	return &r, nil
+}
+
+// UpdateRun writes r if it has not changed since read (ErrConflict otherwise).
+func (s *Store) UpdateRun(ctx context.Context, r *Run) error {
+	etag, err := s.update(ctx, s.runs, r.Environment, r.ID, r.Status, r, r.ETag)
+	if err != nil {
+		return err
+	}
+	r.ETag = etag
+	return nil
+}
+
+// ModifyRun applies fn to the current run and writes it, re-reading and
+// re-applying on conflict. fn returning false writes nothing.
+func (s *Store) ModifyRun(ctx context.Context, env, id string, fn func(*Run) (bool, error)) (*Run, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := s.GetRun(ctx, env, id)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := fn(r)
+		if err != nil || !ok {
+			return r, err
+		}
+		err = s.UpdateRun(ctx, r)
+		if err == nil {
+			return r, nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt > 50 {
+			return nil, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// ListRuns lists env's runs, oldest first.
+func (s *Store) ListRuns(ctx context.Context, env string) ([]*Run, error) {
+	var out []*Run
+	err := s.list(ctx, s.runs, env, func(raw []byte, etag azcore.ETag) error {
+		if rowKeyOf(raw) == lockRow {
+			return nil
+		}
+		var r Run
+		if err := decodeEntity(raw, &r); err != nil {
+			return err
+		}
+		r.ETag = etag
+		out = append(out, &r)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteRun removes a run row and its tasks.
+func (s *Store) DeleteRun(ctx context.Context, env, id string) error {
+	if err := s.DeleteTasks(ctx, id); err != nil {
+		return err
+	}
+	return s.del(ctx, s.runs, env, id, "")
+}
+
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(5+attempt*attempt*5) * time.Millisecond
+	d = min(d, 500*time.Millisecond)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

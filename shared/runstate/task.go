@@ -1,0 +1,177 @@
+package runstate
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+)
+
+// Task statuses.
+const (
+	TaskQueued  = "queued"  // waiting for a concurrency slot
+	TaskRunning = "running" // pages being extracted
+	TaskFiles   = "files"   // every page read; file downloads outstanding
+	TaskDone    = "done"
+	TaskFailed  = "failed"
+	TaskSkipped = "skipped"
+)
+
+// TaskTerminal reports whether a task status is an end state.
+func TaskTerminal(status string) bool {
+	return status == TaskDone || status == TaskFailed || status == TaskSkipped
+}
+
+// Task is the extraction of one table in one run.
+type Task struct {
+	Run         string `json:"run"`
+	Table       string `json:"table"`
+	Environment string `json:"environment"`
+	Order       int    `json:"order"`
+	EntitySet   string `json:"entitySet"`
+	PrimaryID   string `json:"primaryId"`
+	Status      string `json:"status"`
+	// Mode is full or delta (backupformat.ModeFull/ModeDelta); Phase the
+	// current phase (backupformat.PhaseFull/PhaseReread/PhaseDelta).
+	Mode           string `json:"mode"`
+	Phase          string `json:"phase"`
+	ChangeTracking bool   `json:"changeTracking"`
+	// Page is the number of pages written so far; NextLink the link of page
+	// Page+1 in the current phase ("" = start of the phase).
+	Page     int    `json:"page"`
+	NextLink string `json:"nextLink,omitempty"`
+	// Sent is the highest page whose continuation message has been sent.
+	Sent int `json:"sent"`
+	// DeltaLink: for a delta table, the link the delta phase starts from
+	// (the previous run's); once the table is done, the link the next run
+	// continues from.
+	DeltaLink string `json:"deltaLink,omitempty"`
+	// FullStartedAt: start of the table's last full read (carried along the
+	// chain). RereadFrom: lower bound of the re-read phase (zero = none).
+	FullStartedAt time.Time `json:"fullStartedAt,omitzero"`
+	RereadFrom    time.Time `json:"rereadFrom,omitzero"`
+	// RereadPending is set on a full read with change tracking: the next run
+	// must re-read records modified since FullStartedAt.
+	RereadPending  bool     `json:"rereadPending,omitempty"`
+	Chain          []string `json:"chain,omitempty"`
+	FallbackReason string   `json:"fallbackReason,omitempty"`
+	Reason         string   `json:"reason,omitempty"`
+	FileColumns    []string `json:"fileColumns,omitempty"`
+	ImageColumns   []string `json:"imageColumns,omitempty"`
+	// InlineFiles names a column holding base64 file content in the record
+	// (annotation.documentbody, activitymimeattachment.body).
+	InlineFiles string `json:"inlineFiles,omitempty"`
+
+	Records   int64 `json:"records"`
+	Deletes   int64 `json:"deletes"`
+	Bytes     int64 `json:"bytes"`
+	Throttled int64 `json:"throttled"`
+	// Pages are the stats of each written page, in order.
+	Pages []backupformat.PageRef `json:"pages,omitempty"`
+	// PageETags are the ETags of the page blobs as uploaded (finalize checks
+	// them; a mismatch means a duplicate overwrote a page and it is re-hashed).
+	PageETags []string `json:"pageETags,omitempty"`
+
+	ETag azcore.ETag `json:"-"`
+}
+
+// AddTasks inserts tasks that do not exist yet; existing rows (a scan
+// replayed after a crash) are left as they are.
+func (s *Store) AddTasks(ctx context.Context, tasks []*Task) error {
+	for _, t := range tasks {
+		etag, err := s.add(ctx, s.tasks, t.Run, t.Table, t.Status, t)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		t.ETag = etag
+	}
+	return nil
+}
+
+// GetTask reads one task.
+func (s *Store) GetTask(ctx context.Context, run, table string) (*Task, error) {
+	var t Task
+	etag, err := s.get(ctx, s.tasks, run, table, &t)
+	if err != nil {
+		return nil, err
+	}
+	t.ETag = etag
+	return &t, nil
+}
+
+// UpdateTask writes t if unchanged since read (ErrConflict otherwise).
+func (s *Store) UpdateTask(ctx context.Context, t *Task) error {
+	etag, err := s.update(ctx, s.tasks, t.Run, t.Table, t.Status, t, t.ETag)
+	if err != nil {
+		return err
+	}
+	t.ETag = etag
+	return nil
+}
+
+// ModifyTask applies fn to the current task and writes it, re-reading and
+// re-applying on conflict. fn returning false writes nothing.
+func (s *Store) ModifyTask(ctx context.Context, run, table string, fn func(*Task) (bool, error)) (*Task, error) {
+	for attempt := 0; ; attempt++ {
+		t, err := s.GetTask(ctx, run, table)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := fn(t)
+		if err != nil || !ok {
+			return t, err
+		}
+		err = s.UpdateTask(ctx, t)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt > 50 {
+			return nil, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// ListTasks lists a run's tasks by Order.
+func (s *Store) ListTasks(ctx context.Context, run string) ([]*Task, error) {
+	var out []*Task
+	err := s.list(ctx, s.tasks, run, func(raw []byte, etag azcore.ETag) error {
+		var t Task
+		if err := decodeEntity(raw, &t); err != nil {
+			return err
+		}
+		t.ETag = etag
+		out = append(out, &t)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Order != out[j].Order {
+			return out[i].Order < out[j].Order
+		}
+		return out[i].Table < out[j].Table
+	})
+	return out, err
+}
+
+// DeleteTasks removes every task of a run.
+func (s *Store) DeleteTasks(ctx context.Context, run string) error {
+	tasks, err := s.ListTasks(ctx, run)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if err := s.del(ctx, s.tasks, run, t.Table, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package backupdemo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+)
+
+// Summary is the last line of make demo.
+type Summary struct {
+	Backup BackupSummary `json:"backup"`
+}
+
+// BackupSummary sums the scenario's backups.
+type BackupSummary struct {
+	Runs               int     `json:"runs"`
+	Tables             int     `json:"tables"`
+	Records            int64   `json:"records"`
+	Files              int64   `json:"files"`
+	Bytes              int64   `json:"bytes"`
+	Seconds            float64 `json:"seconds"`
+	Throttled          int64   `json:"throttled"`
+	Verified           bool    `json:"verified"`
+	IncrementalRecords int64   `json:"incrementalRecords"`
+}
+
+// Backup starts a run through the API, waits for it and verifies it.
+func (s *Stack) Backup(ctx context.Context, env string) (*runstate.Run, error) {
+	start := time.Now()
+	id, err := s.StartBackup(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	s.logf("backup %s started", id)
+	r, err := s.Wait(ctx, env, id)
+	if err != nil {
+		return nil, err
+	}
+	s.logf("backup %s %s (%s): %d tables, %d records, %d deletes, %d files, %d bytes, %d throttled, %.1f s",
+		r.ID, r.Status, r.Kind, r.Tables, r.Records, r.Deletes, r.Files, r.Bytes+r.FileBytes, r.Throttled, time.Since(start).Seconds())
+	return r, nil
+}
+
+// Change makes the demo's changes in the simulator: updates, creates and
+// deletes across tables. It returns how many records it touched.
+func (s *Stack) Change() (int, error) {
+	e := s.Sim.Demo()
+	n := 0
+	accs := e.IDs("account")
+	for i := 0; i < 5 && i < len(accs); i++ {
+		if err := e.Update("account", accs[i], map[string]any{"name": fmt.Sprintf("Renamed account %d", i)}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	cons := e.IDs("contact")
+	for i := 0; i < 3 && i < len(cons); i++ {
+		if err := e.Delete("contact", cons[len(cons)-1-i]); err != nil {
+			return n, err
+		}
+		n++
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := e.Create("task", map[string]any{"subject": fmt.Sprintf("Demo follow-up %d", i)}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if leads := e.IDs("lead"); len(leads) > 0 {
+		if err := e.Update("lead", leads[0], map[string]any{"subject": "Changed by the demo"}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	s.logf("changed %d records in the simulator (updates, creates, deletes)", n)
+	return n, nil
+}
+
+// Scenario is make demo's backup part: connect, full backup, changes,
+// incremental backup, verify both runs.
+func Scenario(ctx context.Context, s *Stack) (Summary, error) {
+	var sum Summary
+	start := time.Now()
+	env, err := s.Connect(ctx)
+	if err != nil {
+		return sum, err
+	}
+	full, err := s.Backup(ctx, env)
+	if err != nil {
+		return sum, err
+	}
+	nbad, probs, err := s.Verify(ctx, env, full.ID)
+	if err != nil {
+		return sum, err
+	}
+	s.logf("verified run %s: %d problems %v", full.ID, nbad, first(probs, 5))
+	verified := nbad == 0 && full.Status == runstate.RunSucceeded
+	// The old state is checked again after the incremental (reconstruction at the old run).
+	if _, err := s.Change(); err != nil {
+		return sum, err
+	}
+	inc, err := s.Backup(ctx, env)
+	if err != nil {
+		return sum, err
+	}
+	nbad, probs, err = s.Verify(ctx, env, inc.ID)
+	if err != nil {
+		return sum, err
+	}
+	s.logf("verified run %s: %d problems %v", inc.ID, nbad, first(probs, 5))
+	verified = verified && nbad == 0 && inc.Status == runstate.RunSucceeded && inc.Kind == backupformat.KindIncremental
+	m, err := backupformat.ReadManifest(ctx, s.Blobs, env, inc.ID)
+	if err != nil {
+		return sum, err
+	}
+	sum.Backup = BackupSummary{Runs: 2, Tables: m.Totals.Tables, Records: full.Records, Files: full.Files + inc.Files,
+		Bytes: full.Bytes + full.FileBytes + inc.Bytes + inc.FileBytes, Seconds: time.Since(start).Seconds(),
+		Throttled: full.Throttled + inc.Throttled, Verified: verified, IncrementalRecords: inc.Records + inc.Deletes}
+	return sum, nil
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
