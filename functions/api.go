@@ -26,7 +26,7 @@ type route struct {
 
 // routes lists every endpoint.
 func routes() []route {
-	return []route{
+	rs := []route{
 		{"GET", "/api/health", roleAnonymous, "", func(a *App, w http.ResponseWriter, r *http.Request) error { a.health(w, r); return nil }},
 		{"GET", "/api/openapi.json", roleAnonymous, "", (*App).openAPI},
 
@@ -55,13 +55,10 @@ func routes() []route {
 		{"GET", "/api/backups/{environmentId}/{runId}/tables/{table}/records", RoleReader, "", (*App).browseRecords},
 		{"GET", "/api/backups/{environmentId}/{runId}/tables/{table}/records/{recordId}", RoleReader, "", (*App).downloadRecord},
 
-		{"GET", "/api/restores", RoleReader, "", (*App).restoresNotYet},
-		{"POST", "/api/restores", RoleRestore, "restore.create", (*App).restoresNotYet},
-		{"GET", "/api/restores/{id}", RoleReader, "", (*App).restoresNotYet},
-		{"POST", "/api/restores/{id}/cancel", RoleRestore, "restore.cancel", (*App).restoresNotYet},
 
 		{"GET", "/api/audit", RoleAdmin, "", (*App).listAudit},
 	}
+	return append(rs, restoreRoutes()...)
 }
 
 // Router is the admin HTTP API (requests forwarded by the host under /api/).

@@ -2,6 +2,7 @@ package functions
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -124,8 +125,9 @@ func TestAPIFlowAndNoSecrets(t *testing.T) {
 	if st, _, _ := f.do("GET", "/api/backups/"+envID+"/20990101T000000Z-deadbeef", nil, admin()); st != http.StatusNotFound {
 		t.Errorf("unknown run: %d", st)
 	}
-	if st, _, _ := f.do("POST", "/api/restores", "{}", map[string]string{principalHeader: principal("rita", RoleRestore)}); st != http.StatusNotImplemented {
-		t.Errorf("restores: %d", st)
+	// An empty restore request is refused, naming what is missing.
+	if st, p, _ := f.do("POST", "/api/restores", "{}", map[string]string{principalHeader: principal("rita", RoleRestore)}); st != http.StatusBadRequest || !strings.Contains(fmt.Sprint(p), "environment") {
+		t.Errorf("empty restore request: %d %v", st, p)
 	}
 	if st, p, _ := f.do("GET", "/api/health", nil, nil); st != 200 || p["status"] != "ok" {
 		t.Errorf("health: %d %v", st, p)

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/customhandler"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 )
 
@@ -32,6 +33,13 @@ type App struct {
 	// cmd/handler builds both (see functions/api.go for what is required).
 	Connections *connections.Service
 	Audit       audit.Log
+
+	// Restore is the restore engine; built on first use from Storage,
+	// Sender and RestoreDirectory (default: Connections) when not set
+	// (functions/restore.go).
+	Restore          *restore.Engine
+	RestoreDirectory restore.Directory
+	restoreMu        sync.Mutex
 }
 
 // Register wires every function of Definitions() into s.
@@ -43,4 +51,5 @@ func (a *App) Register(s *customhandler.Server) {
 		s.HandleTrigger(d.Name, a.trigger(d))
 	}
 	s.HandleAPI(a.Router())
+	s.HandleTrigger(RestoreRecords, a.restoreRecords)
 }

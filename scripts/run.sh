@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 state=$root/.local
-mkdir -p "$state/azurite" "$state/run"
+mkdir -p "$state/azurite" "$state/run" "$state/bin"
 
 BLOB_PORT=${AZURITE_BLOB_PORT:-10000}
 QUEUE_PORT=${AZURITE_QUEUE_PORT:-10001}
 TABLE_PORT=${AZURITE_TABLE_PORT:-10002}
 API_ADDR=${DEVHOST_ADDR:-127.0.0.1:7071}
+DEMO_RECORDS=${DEMO_RECORDS:-1000}
 
 pids=()
 cleanup() {
@@ -41,6 +42,34 @@ for i in $(seq 1 100); do
   sleep 0.1
 done
 port_open "$TABLE_PORT" || { echo "Azurite did not start; see .local/run/azurite.log" >&2; exit 1; }
+
+# The Dataverse simulator (TLS) with the seeded demo organization; its state
+# and ports survive restarts (-state, fixed -addr), so the registered
+# environment and its backups stay usable across make run.
+SIM_ADDR=${DATAVERSE_SIM_ADDR:-127.0.0.1:7443}
+echo "starting the Dataverse simulator on $SIM_ADDR ($DEMO_RECORDS records) ..." >&2
+go build -o "$state/bin/dataverse-sim" ./cmd/dataverse-sim
+go build -o "$state/bin/firstbackup" ./cmd/firstbackup
+rm -f "$state/run/dataverse-sim.json"
+"$state/bin/dataverse-sim" -addr "$SIM_ADDR" -records "$DEMO_RECORDS" -seed "${DEMO_SEED:-1}" -limits "${DATAVERSE_SIM_LIMITS:-default}" \
+  -ca-out "$state/run/dataverse-ca.pem" -state "$state/dataverse-sim-state.json" \
+  >"$state/run/dataverse-sim.json" 2>"$state/run/dataverse-sim.log" &
+pids+=($!)
+for i in $(seq 1 300); do [ -s "$state/run/dataverse-sim.json" ] && break; sleep 0.1; done
+if [ ! -s "$state/run/dataverse-sim.json" ]; then
+  echo "the simulator did not start; its log:" >&2; tail -20 "$state/run/dataverse-sim.log" >&2; exit 1
+fi
+sim=$(head -1 "$state/run/dataverse-sim.json")
+simfield() { sed -E 's/.*"'"$1"'":"([^"]+)".*/\1/' <<<"$sim"; }
+dv_url=$(simfield dataverseUrl)
+export DATAVERSE_EXTRA_CA_FILE="$state/run/dataverse-ca.pem"
+export DATAVERSE_ALLOWED_HOSTS="${dv_url#https://}"
+export ENTRA_AUTHORITY_HOST=$(simfield authorityHost)
+export DATAVERSE_DISCOVERY_URL=$(simfield globalDiscoveryUrl)
+export POWERPLATFORM_ADMIN_URL=$(simfield powerPlatformAdminUrl)
+export GRAPH_URL=$(simfield graphUrl)
+export API_AUTHORIZATION=${API_AUTHORIZATION:-functionkey}
+export LOCAL_SECRETS_DIR=${LOCAL_SECRETS_DIR:-$state/secrets}
 
 key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/devstoreaccount1;TableEndpoint=http://127.0.0.1:$TABLE_PORT/devstoreaccount1;"
@@ -76,5 +105,10 @@ Press Ctrl-C to stop everything.
 MSG
 curl -fsS "$api/health" || true
 echo
+echo "Dataverse simulator: $dv_url (demo organization, $DEMO_RECORDS records; log .local/run/dataverse-sim.log)"
+if [ "${SKIP_FIRST_BACKUP:-0}" != 1 ]; then
+  echo "registering the demo organization and running a first backup ..." >&2
+  "$state/bin/firstbackup" -api "$api" -key "$fkey" -sim "$state/run/dataverse-sim.json" || echo "the first backup failed; see .local/run/devhost.out" >&2
+fi
 wait -n "${pids[@]}" || true
 echo "a component exited; see the logs above" >&2

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
@@ -11,6 +12,13 @@ import (
 
 // maxPlanWait bounds one Retry-After slept while planning (reads only).
 const maxPlanWait = 30 * time.Second
+
+type throttleKey struct{}
+
+// withThrottleCount makes retry count the 429s it waits out into n.
+func withThrottleCount(ctx context.Context, n *atomic.Int64) context.Context {
+	return context.WithValue(ctx, throttleKey{}, n)
+}
 
 // retry runs fn, sleeping a 429's Retry-After (bounded) and retrying
 // transient failures a few times; planning reads are idempotent.
@@ -27,6 +35,9 @@ func retry(ctx context.Context, fn func() error) error {
 		wait := time.Duration(attempt+1) * 200 * time.Millisecond
 		if ra, ok := dataverse.IsThrottled(err); ok {
 			wait = min(ra, maxPlanWait)
+			if n, ok := ctx.Value(throttleKey{}).(*atomic.Int64); ok {
+				n.Add(1)
+			}
 		} else if !dataverse.IsTransient(err) || dataverse.HasStatus(err, 400, 401, 403, 404, 412) {
 			return err
 		}

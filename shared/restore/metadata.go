@@ -41,7 +41,8 @@ type metadata struct {
 }
 
 func newMetadata(ctx context.Context, c *dataverse.Client) (*metadata, error) {
-	defs, _, err := c.EntityDefinitions(ctx)
+	var defs []dataverse.EntityDefinition
+	err := retry(ctx, func() (err error) { defs, _, err = c.EntityDefinitions(ctx); return err })
 	if err != nil {
 		return nil, fmt.Errorf("target metadata: %w", err)
 	}
@@ -70,7 +71,8 @@ func (m *metadata) table(ctx context.Context, name string) (*tableMeta, error) {
 	}
 	t := &tableMeta{Name: name, Set: d.EntitySetName, PrimaryID: d.PrimaryIDAttribute, IsIntersect: d.IsIntersect,
 		Attrs: map[string]dataverse.AttributeDefinition{}, Navs: map[string]map[string]string{}, Files: map[string]bool{}}
-	attrs, _, err := m.c.Attributes(ctx, name)
+	var attrs []dataverse.AttributeDefinition
+	err := retry(ctx, func() (err error) { attrs, _, err = m.c.Attributes(ctx, name); return err })
 	if err != nil {
 		return nil, fmt.Errorf("attributes of %s: %w", name, err)
 	}
@@ -81,7 +83,8 @@ func (m *metadata) table(ctx context.Context, name string) (*tableMeta, error) {
 		}
 	}
 	if !d.IsIntersect {
-		raw, err := m.c.MetadataValue(ctx, name, "ManyToOneRelationships")
+		var raw json.RawMessage
+		err := retry(ctx, func() (err error) { raw, err = m.c.MetadataValue(ctx, name, "ManyToOneRelationships"); return err })
 		if err != nil {
 			return nil, fmt.Errorf("relationships of %s: %w", name, err)
 		}
@@ -116,7 +119,8 @@ func (m *metadata) relationships(ctx context.Context, entities []string) (map[st
 		if _, ok := m.defs[e]; !ok {
 			continue
 		}
-		raw, err := m.c.MetadataValue(ctx, e, "ManyToManyRelationships")
+		var raw json.RawMessage
+		err := retry(ctx, func() (err error) { raw, err = m.c.MetadataValue(ctx, e, "ManyToManyRelationships"); return err })
 		if err != nil {
 			return nil, fmt.Errorf("N:N relationships of %s: %w", e, err)
 		}

@@ -56,20 +56,20 @@ type bind struct {
 }
 
 type planner struct {
-	e        *Engine
-	job      *Job
-	req      *Request
-	src      Source
-	meta     *metadata
-	c        *dataverse.Client
-	inRun    map[string]bool
-	srcT     map[string]map[string]*srec
-	liveT    map[string]map[string]map[string]json.RawMessage
-	chosen   map[string]*cand // table|srcid
-	order    []*cand
-	unmapped map[string]*Unmapped
-	results  []Result
-	assocs   []assocPlan
+	e         *Engine
+	job       *Job
+	req       *Request
+	src       Source
+	meta      *metadata
+	c         *dataverse.Client
+	inRun     map[string]bool
+	srcT      map[string]map[string]*srec
+	liveT     map[string]map[string]map[string]json.RawMessage
+	chosen    map[string]*cand // table|srcid
+	order     []*cand
+	unmapped  map[string]*Unmapped
+	results   []Result
+	assocs    []assocPlan
 	fileCache map[string]map[string]backupformat.FileRef
 }
 
@@ -534,7 +534,7 @@ func (p *planner) build(ctx context.Context, c *cand) error {
 			c.body[col] = b64
 			continue
 		}
-		if strings.Contains(k, "@") || strings.HasPrefix(k, "_") || k == tm.PrimaryID || skippedColumns[k] || tm.Files[k] {
+		if _, isFile := tm.Files[k]; isFile || strings.Contains(k, "@") || strings.HasPrefix(k, "_") || k == tm.PrimaryID || skippedColumns[k] {
 			continue
 		}
 		if !keep(k) || !tm.writable(k, create) {

@@ -37,9 +37,9 @@ type Request struct {
 	Target string `json:"target,omitempty"`
 	Scope  Scope  `json:"scope"`
 	// Policy is one of Policies(); default skip-existing.
-	Policy  string  `json:"policy,omitempty"`
-	Options Options `json:"options"`
-	DryRun  bool    `json:"dryRun,omitempty"`
+	Policy  string     `json:"policy,omitempty"`
+	Options JobOptions `json:"options"`
+	DryRun  bool       `json:"dryRun,omitempty"`
 	// Mapping overrides reference mapping: table -> source id -> target id.
 	Mapping map[string]map[string]string `json:"mapping,omitempty"`
 }
@@ -79,8 +79,8 @@ type Condition struct {
 	Value json.RawMessage `json:"value,omitempty"`
 }
 
-// Options of a job. Pointers default to true when absent.
-type Options struct {
+// JobOptions of a job. Pointers default to true when absent.
+type JobOptions struct {
 	// BypassBusinessLogic sends MSCRM.BypassBusinessLogicExecution; the
 	// identities' privilege is checked before anything is written.
 	BypassBusinessLogic bool `json:"bypassBusinessLogic,omitempty"`

@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/cloudbackup-d365/cloudbackup/functions"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
@@ -58,11 +61,25 @@ func start(t *testing.T, o backupdemo.Options) *backupdemo.Stack {
 		o.AppDir = buildApp(t)
 	}
 	o.Progress = testWriter{t}
+	logPath := filepath.Join(t.TempDir(), "handler.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.HandlerOutput = logf
 	s, err := backupdemo.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() {
+		s.Close()
+		logf.Close()
+		if t.Failed() { // the host's and handler's last words
+			b, _ := os.ReadFile(logPath)
+			lines := strings.Split(string(b), "\n")
+			t.Logf("last log lines:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	})
 	return s
 }
 
@@ -93,9 +110,9 @@ func TestEndToEndFullAndIncremental(t *testing.T) {
 // while a run is being extracted; the dev host restarts it, the messages in
 // flight are redelivered, and the run completes with every record.
 func TestHandlerKilledMidRunResumes(t *testing.T) {
-	s := start(t, backupdemo.Options{Records: 1500, Seed: 4})
+	s := start(t, backupdemo.Options{Records: 1500, Seed: 4, LockDuration: 3 * time.Second})
 	s.Sim.Demo().SetLatency(30 * time.Millisecond) // long enough a run to kill it mid-way
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	env, err := s.Connect(ctx)
 	if err != nil {
@@ -128,6 +145,7 @@ func TestHandlerKilledMidRunResumes(t *testing.T) {
 	}
 	r, err := s.Wait(ctx, env, id)
 	if err != nil {
+		dumpTasks(t, s, id)
 		t.Fatal(err)
 	}
 	if r.Status != runstate.RunSucceeded {
@@ -141,4 +159,25 @@ func TestHandlerKilledMidRunResumes(t *testing.T) {
 		t.Fatalf("run after %d kills differs from the simulator: %v", kills, probs)
 	}
 	t.Logf("run %s survived %d kills: %d records, %d files", id, kills, r.Records, r.Files)
+}
+
+func dumpTasks(t *testing.T, s *backupdemo.Stack, run string) {
+	svc, err := aztables.NewServiceClientFromConnectionString(s.Az.ConnectionString(), nil)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	st, err := runstate.Open(context.Background(), svc)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	tasks, err := st.ListTasks(context.Background(), run)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	for _, tk := range tasks {
+		t.Logf("task %s: %s mode %s phase %s page %d sent %d records %d reason %q", tk.Table, tk.Status, tk.Mode, tk.Phase, tk.Page, tk.Sent, tk.Records, tk.Reason)
+	}
 }

@@ -27,8 +27,8 @@ type BackupSummary struct {
 	IncrementalRecords int64   `json:"incrementalRecords"`
 }
 
-// Backup starts a run through the API, waits for it and verifies it.
-func (s *Stack) Backup(ctx context.Context, env string) (*runstate.Run, error) {
+// Backup starts a run through the API and waits for it.
+func (s *API) Backup(ctx context.Context, env string) (*runstate.Run, error) {
 	start := time.Now()
 	id, err := s.StartBackup(ctx, env)
 	if err != nil {

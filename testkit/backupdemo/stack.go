@@ -40,6 +40,9 @@ type Options struct {
 	Identities int
 	// MaxDeliveryCount of the dev host and the engine (default 10).
 	MaxDeliveryCount int
+	// LockDuration is how long a delivered message stays invisible before it
+	// is redelivered when the handler died (default 15 s).
+	LockDuration time.Duration
 	// Limits of the simulator (default off).
 	Limits dataversesim.Limits
 	// Progress receives human-readable progress lines (default discard).
@@ -50,15 +53,13 @@ type Options struct {
 
 // Stack is a running local system.
 type Stack struct {
-	o      Options
-	Az     *azurite.Azurite
-	Sim    *dataversesim.Server
-	Host   *devhost.Host
-	Blobs  backupformat.Blobs
-	api    string
-	key    string
-	tmp    string
-	client *http.Client
+	o     Options
+	Az    *azurite.Azurite
+	Sim   *dataversesim.Server
+	Host  *devhost.Host
+	Blobs backupformat.Blobs
+	*API
+	tmp string
 }
 
 // Start brings the stack up.
@@ -72,13 +73,16 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.MaxDeliveryCount == 0 {
 		o.MaxDeliveryCount = 10
 	}
+	if o.LockDuration == 0 {
+		o.LockDuration = 15 * time.Second
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
 	if abs, err := filepath.Abs(o.AppDir); err == nil {
 		o.AppDir = abs
 	}
-	s := &Stack{o: o, client: &http.Client{Timeout: 60 * time.Second}}
+	s := &Stack{o: o}
 	ok := false
 	defer func() {
 		if !ok {
@@ -127,13 +131,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		"LOG_LEVEL":                 "info",
 	}
 	s.Host, err = devhost.Start(ctx, devhost.Options{Root: o.AppDir, Settings: settings, MaxDeliveryCount: o.MaxDeliveryCount,
-		RetryDelay: 200 * time.Millisecond, MaxPollInterval: 100 * time.Millisecond, DisableTimers: true,
+		LockDuration: o.LockDuration, MaxPollInterval: 100 * time.Millisecond, DisableTimers: true,
 		Log: slog.New(slog.NewJSONHandler(out, nil)), HandlerStdout: out, HandlerStderr: out})
 	if err != nil {
 		return nil, fmt.Errorf("dev host: %w", err)
 	}
-	s.api = s.Host.URL() + "/api"
-	s.key = s.Host.FunctionKey()
+	s.API = NewAPI(s.Host.URL()+"/api", s.Host.FunctionKey(), o.Progress)
 	ok = true
 	return s, nil
 }
@@ -154,10 +157,26 @@ func (s *Stack) Close() {
 	}
 }
 
-func (s *Stack) logf(format string, args ...any) { fmt.Fprintf(s.o.Progress, format+"\n", args...) }
+// API is a client of the product's HTTP API (function key auth).
+type API struct {
+	Base     string // http://host:port/api
+	Key      string
+	Progress io.Writer
+	client   *http.Client
+}
+
+// NewAPI returns a client of the API at base (…/api) using a function key.
+func NewAPI(base, key string, progress io.Writer) *API {
+	if progress == nil {
+		progress = io.Discard
+	}
+	return &API{Base: strings.TrimRight(base, "/"), Key: key, Progress: progress, client: &http.Client{Timeout: 60 * time.Second}}
+}
+
+func (s *API) logf(format string, args ...any) { fmt.Fprintf(s.Progress, format+"\n", args...) }
 
 // call sends a JSON request to the API and decodes the answer into out.
-func (s *Stack) call(ctx context.Context, method, path string, in, out any) (int, error) {
+func (s *API) call(ctx context.Context, method, path string, in, out any) (int, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -166,11 +185,11 @@ func (s *Stack) call(ctx context.Context, method, path string, in, out any) (int
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.api+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, s.Base+path, body)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("x-functions-key", s.key)
+	req.Header.Set("x-functions-key", s.Key)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -194,12 +213,44 @@ func (s *Stack) call(ctx context.Context, method, path string, in, out any) (int
 // Connect registers the demo organization through the API (an app-profile
 // connection with client-secret identities) and returns its environment id.
 func (s *Stack) Connect(ctx context.Context) (string, error) {
-	var ids []map[string]any
+	var ids []ClientSecret
 	for _, app := range s.Sim.SecretClients()[:min(s.o.Identities, len(s.Sim.SecretClients()))] {
-		ids = append(ids, map[string]any{"mode": "clientSecret", "clientId": app.ClientID, "clientSecret": app.Secret})
+		ids = append(ids, ClientSecret{ClientID: app.ClientID, Secret: app.Secret})
 	}
-	in := map[string]any{"name": "Contoso demo", "kind": "appProfile", "tenantId": s.Sim.TenantID(),
-		"identities": ids, "environmentUrls": []string{s.Sim.Demo().URL()}}
+	return s.API.Connect(ctx, s.Sim.TenantID(), s.Sim.Demo().URL(), ids)
+}
+
+// ClientSecret is an app registration's id and secret.
+type ClientSecret struct {
+	ClientID string `json:"clientId"`
+	Secret   string `json:"clientSecret"`
+}
+
+// Connect registers envURL through the API as an app-profile connection
+// with client-secret identities, or finds it registered already, and
+// returns its environment id.
+func (s *API) Connect(ctx context.Context, tenantID, envURL string, clients []ClientSecret) (string, error) {
+	var list struct {
+		Value []struct {
+			ID  string `json:"id"`
+			URL string `json:"url"`
+		} `json:"value"`
+	}
+	if _, err := s.call(ctx, http.MethodGet, "/environments", nil, &list); err != nil {
+		return "", err
+	}
+	for _, e := range list.Value {
+		if strings.EqualFold(strings.TrimRight(e.URL, "/"), strings.TrimRight(envURL, "/")) {
+			s.logf("environment %s is registered already as %s", envURL, e.ID)
+			return e.ID, nil
+		}
+	}
+	var ids []map[string]any
+	for _, c := range clients {
+		ids = append(ids, map[string]any{"mode": "clientSecret", "clientId": c.ClientID, "clientSecret": c.Secret})
+	}
+	in := map[string]any{"name": "Contoso demo", "kind": "appProfile", "tenantId": tenantID,
+		"identities": ids, "environmentUrls": []string{envURL}}
 	var out struct {
 		Environments []struct {
 			ID  string `json:"id"`
@@ -212,12 +263,12 @@ func (s *Stack) Connect(ctx context.Context) (string, error) {
 	if len(out.Environments) != 1 {
 		return "", fmt.Errorf("connection created with %d environments, want 1", len(out.Environments))
 	}
-	s.logf("connected the demo organization %s as environment %s (%d identities)", out.Environments[0].URL, out.Environments[0].ID, len(ids))
+	s.logf("connected %s as environment %s (%d identities)", out.Environments[0].URL, out.Environments[0].ID, len(ids))
 	return out.Environments[0].ID, nil
 }
 
 // StartBackup starts an on-demand run through the API.
-func (s *Stack) StartBackup(ctx context.Context, env string) (string, error) {
+func (s *API) StartBackup(ctx context.Context, env string) (string, error) {
 	var r runstate.Run
 	if _, err := s.call(ctx, http.MethodPost, "/backups/"+env, nil, &r); err != nil {
 		return "", err
@@ -226,7 +277,7 @@ func (s *Stack) StartBackup(ctx context.Context, env string) (string, error) {
 }
 
 // Run reads a run through the API.
-func (s *Stack) Run(ctx context.Context, env, run string) (*runstate.Run, error) {
+func (s *API) Run(ctx context.Context, env, run string) (*runstate.Run, error) {
 	var r runstate.Run
 	if _, err := s.call(ctx, http.MethodGet, "/backups/"+env+"/"+run, nil, &r); err != nil {
 		return nil, err
@@ -235,7 +286,7 @@ func (s *Stack) Run(ctx context.Context, env, run string) (*runstate.Run, error)
 }
 
 // Wait polls a run until it ends (or ctx ends).
-func (s *Stack) Wait(ctx context.Context, env, run string) (*runstate.Run, error) {
+func (s *API) Wait(ctx context.Context, env, run string) (*runstate.Run, error) {
 	for {
 		r, err := s.Run(ctx, env, run)
 		if err == nil && runstate.Terminal(r.Status) {

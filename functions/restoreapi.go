@@ -1,0 +1,220 @@
+package functions
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+)
+
+// restoreRoutes are the endpoints of restore jobs and exports. They replace
+// the reserved restoresNotYet entries of routes() (functions/api.go).
+func restoreRoutes() []route {
+	return []route{
+		{"POST", "/api/restores", RoleRestore, "restore.create", (*App).createRestore},
+		{"GET", "/api/restores", RoleReader, "", (*App).listRestores},
+		{"GET", "/api/restores/{id}", RoleReader, "", (*App).getRestore},
+		{"POST", "/api/restores/{id}/cancel", RoleRestore, "restore.cancel", (*App).cancelRestore},
+		{"GET", "/api/restores/{id}/report.csv", RoleReader, "", (*App).restoreReportCSV},
+		{"GET", "/api/restores/{id}/report.json", RoleReader, "", (*App).restoreReportJSON},
+		{"GET", "/api/restores/export/{environmentId}/{runId}/{table}", RoleReader, "", (*App).exportTable},
+	}
+}
+
+// registerRestoreRoutes adds restoreRoutes to mux behind the same chain as
+// every other route (authentication, role check, audit).
+func (a *App) registerRestoreRoutes(mux *http.ServeMux) {
+	for _, rt := range restoreRoutes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, a.endpoint(rt))
+	}
+}
+
+// restoreError maps the restore engine's errors to problems.
+func restoreError(err error) error {
+	var ve *restore.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		ae := &apiError{Status: http.StatusBadRequest, Code: "invalid_body", Detail: ve.Error()}
+		for _, f := range ve.Errors {
+			ae.Errors = append(ae.Errors, fieldError{Field: f.Field, Message: f.Message})
+		}
+		return ae
+	case errors.Is(err, restore.ErrNotFound), errors.Is(err, backupformat.ErrNotFound):
+		return errStatus(http.StatusNotFound, "not_found", err.Error())
+	}
+	return err
+}
+
+func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
+	var req restore.Request
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.Normalize(); err != nil {
+		return restoreError(err)
+	}
+	if a.Connections != nil {
+		for _, env := range []string{req.Environment, req.Target} {
+			if _, err := a.Connections.Environment(r.Context(), env); err != nil {
+				if errors.Is(err, connections.ErrNotFound) {
+					return errStatus(http.StatusNotFound, "not_found", "environment "+env+" is not registered")
+				}
+				return err
+			}
+		}
+	}
+	eng, err := a.restoreEngine(r.Context())
+	if err != nil {
+		return err
+	}
+	j, err := eng.Start(r.Context(), req)
+	if err != nil {
+		return restoreError(err)
+	}
+	w.Header().Set("Location", "/api/restores/"+j.ID)
+	writeJSON(w, http.StatusAccepted, j)
+	return nil
+}
+
+func (a *App) listRestores(w http.ResponseWriter, r *http.Request) error {
+	eng, err := a.restoreEngine(r.Context())
+	if err != nil {
+		return err
+	}
+	limit := 50
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			return bad("limit", "must be 1-500")
+		}
+		limit = n
+	}
+	jobs, err := eng.Store().ListJobs(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	if jobs == nil {
+		jobs = []*restore.Job{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": jobs})
+	return nil
+}
+
+func (a *App) loadRestore(r *http.Request) (*restore.Engine, *restore.Job, error) {
+	id := r.PathValue("id")
+	if !backupformat.ValidID(id) {
+		return nil, nil, bad("id", "not a restore job id")
+	}
+	eng, err := a.restoreEngine(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := eng.Job(r.Context(), id)
+	if err != nil {
+		return nil, nil, restoreError(err)
+	}
+	return eng, j, nil
+}
+
+func (a *App) getRestore(w http.ResponseWriter, r *http.Request) error {
+	_, j, err := a.loadRestore(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+// cancelRestore ends a job as failed ("cancelled"); queued chunk messages
+// then find it ended and write nothing more.
+func (a *App) cancelRestore(w http.ResponseWriter, r *http.Request) error {
+	eng, j, err := a.loadRestore(r)
+	if err != nil {
+		return err
+	}
+	if restore.Terminal(j.Status) {
+		return errStatus(http.StatusConflict, "restore_finished", "restore "+j.ID+" already ended ("+j.Status+")")
+	}
+	who := "unknown"
+	if c := callerOf(r.Context()); c != nil {
+		who = c.Name
+	}
+	j, err = eng.Cancel(r.Context(), j.ID, "cancelled by "+who)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (a *App) restoreReportCSV(w http.ResponseWriter, r *http.Request) error {
+	eng, j, err := a.loadRestore(r)
+	if err != nil {
+		return err
+	}
+	rep, err := eng.Report(r.Context(), j.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="restore-`+j.ID+`.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	return restore.WriteCSV(w, rep)
+}
+
+func (a *App) restoreReportJSON(w http.ResponseWriter, r *http.Request) error {
+	eng, j, err := a.loadRestore(r)
+	if err != nil {
+		return err
+	}
+	rep, err := eng.Report(r.Context(), j.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return restore.WriteJSON(w, j, rep)
+}
+
+// exportTable streams the records of a table as of a run, as CSV or JSON
+// (?format=csv|json, default json).
+func (a *App) exportTable(w http.ResponseWriter, r *http.Request) error {
+	env, run, table := r.PathValue("environmentId"), r.PathValue("runId"), r.PathValue("table")
+	if !backupformat.ValidID(env) || !backupformat.ValidID(run) {
+		return bad("", "environment and run must be ids")
+	}
+	if !validTable(table) {
+		return bad("table", "not a table logical name")
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if format != "json" && format != "csv" {
+		return bad("format", "csv or json")
+	}
+	if a.Storage == nil {
+		return errors.New("export: no storage wired")
+	}
+	blobs := backupformat.NewAzureBlobs(a.Storage.Blob)
+	m, err := backupformat.ReadManifest(r.Context(), blobs, env, run)
+	if err != nil {
+		return restoreError(err)
+	}
+	if tm := m.Table(table); tm == nil || tm.Status != backupformat.TableDone {
+		return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no state in run "+run)
+	}
+	ct := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8"}[format]
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+env+"-"+run+"-"+table+"."+format+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	// The status is sent: a failure mid-stream can only cut the body short.
+	if err := restore.Export(r.Context(), &restore.BackupSource{Blobs: blobs, Env: env, Run: run}, table, format, w); err != nil {
+		a.Log.ErrorContext(r.Context(), "export failed mid-stream", "requestId", requestID(r.Context()), "error", err.Error())
+	}
+	return nil
+}

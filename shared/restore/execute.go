@@ -1,0 +1,435 @@
+package restore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+)
+
+var errLeased = errors.New("chunk leased by another invocation")
+
+// chunkStep writes one chunk and sends the next message.
+func (e *Engine) chunkStep(ctx context.Context, j *Job, m Message, delivery int) error {
+	if m.Chunk != j.NextChunk || j.Status != StatusRunning {
+		return nil // done already (duplicate), or not ours
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	lease := hex.EncodeToString(b[:])
+	now := e.opts.Now()
+	var wait time.Duration
+	j, err := e.store.ModifyJob(ctx, j.ID, func(x *Job) (bool, error) {
+		if x.NextChunk != m.Chunk || x.Status != StatusRunning {
+			return false, errLeased
+		}
+		if x.LeaseID != "" && x.LeaseUntil.After(now) {
+			wait = x.LeaseUntil.Sub(now)
+			return false, errLeased
+		}
+		x.LeaseID, x.LeaseUntil = lease, now.Add(e.opts.LeaseDuration)
+		return true, nil
+	})
+	if errors.Is(err, errLeased) {
+		if wait > 0 { // someone holds it; look again when the lease ends
+			m.Attempt++
+			return e.send(ctx, m, wait+time.Second)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	release := func(mod func(x *Job)) error {
+		_, err := e.store.ModifyJob(context.WithoutCancel(ctx), j.ID, func(x *Job) (bool, error) {
+			if x.LeaseID != lease {
+				return false, nil
+			}
+			x.LeaseID, x.LeaseUntil = "", time.Time{}
+			if mod != nil {
+				mod(x)
+			}
+			return true, nil
+		})
+		return err
+	}
+	var req Request
+	if err := getJSON(ctx, e.blobs, requestBlob(j.ID), &req); err != nil {
+		_ = release(nil)
+		return err
+	}
+	var ops []Op
+	if err := getJSON(ctx, e.blobs, chunkBlob(j.ID, m.Chunk), &ops); err != nil {
+		_ = release(nil)
+		return err
+	}
+	rows := map[string]*Result{}
+	if err := e.store.Results(ctx, j.ID, fmt.Sprintf("c%06d-", m.Chunk), func(r Result) error {
+		rows[r.Key] = &r
+		return nil
+	}); err != nil {
+		_ = release(nil)
+		return err
+	}
+	x := &executor{e: e, job: j.ID, chunk: m.Chunk, rows: rows, size: max(j.BatchSize, 1), src: e.opts.SourceFor(req.Environment, req.Run),
+		wo: &dataverse.WriteOptions{BypassBusinessLogic: req.Options.BypassBusinessLogic, SuppressFlows: req.Options.SuppressFlows}}
+	for _, op := range ops {
+		r := rows[op.Key]
+		if r == nil {
+			r = &Result{Key: op.Key, Kind: op.Kind, Table: op.Table, Source: op.Source, ID: op.ID, Status: ResPlanned}
+			rows[op.Key] = r
+		}
+		if !finalStatus(r.Status) {
+			x.queue = append(x.queue, op)
+		}
+	}
+	clients, err := e.dir.Clients(ctx, req.Target)
+	if err == nil && len(clients) == 0 {
+		err = errors.New("no identity")
+	}
+	if err == nil {
+		err = x.run(ctx, clients)
+	}
+	if err != nil {
+		if delivery < e.opts.MaxDeliveries {
+			_ = release(func(y *Job) { y.BatchSize = x.size; y.Throttled += x.throttled })
+			return fmt.Errorf("restore %s chunk %d: %w", j.ID, m.Chunk, err)
+		}
+		// Poison: the unfinished operations fail with the reason, the job goes on.
+		var fails []Result
+		for _, op := range x.queue {
+			r := *rows[op.Key]
+			r.Status, r.Reason, r.Message = ResFailed, "gave up", fmt.Sprintf("chunk failed after %d deliveries: %v", delivery, err)
+			fails = append(fails, r)
+		}
+		if err := e.store.PutResults(context.WithoutCancel(ctx), j.ID, fails); err != nil {
+			return err
+		}
+	} else if x.deferFor > 0 {
+		if err := release(func(y *Job) { y.BatchSize = x.size; y.Throttled += x.throttled }); err != nil {
+			return err
+		}
+		m.Attempt++
+		return e.send(ctx, m, x.deferFor)
+	}
+	next := m.Chunk + 1
+	if err := release(func(y *Job) { y.NextChunk = next; y.BatchSize = x.size; y.Throttled += x.throttled }); err != nil {
+		return err
+	}
+	if next > j.Chunks {
+		return e.finish(ctx, j.ID, "")
+	}
+	return e.send(ctx, Message{Job: j.ID, Step: "chunk", Chunk: next}, 0)
+}
+
+// executor writes the operations of one chunk with one worker per identity.
+type executor struct {
+	e         *Engine
+	job       string
+	chunk     int
+	wo        *dataverse.WriteOptions
+	src       Source
+	mu        sync.Mutex
+	rows      map[string]*Result
+	queue     []Op
+	size      int
+	throttled int
+	deferFor  time.Duration
+	err       error
+}
+
+func (x *executor) run(ctx context.Context, clients []*dataverse.Client) error {
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x.worker(ctx, c)
+		}()
+	}
+	wg.Wait()
+	if x.err != nil {
+		return x.err
+	}
+	return ctx.Err()
+}
+
+// take removes the next batch from the queue: up to size operations of one
+// kind (a file upload goes alone).
+func (x *executor) take() []Op {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.err != nil || x.deferFor > 0 || len(x.queue) == 0 {
+		return nil
+	}
+	n := 1
+	if x.queue[0].Kind != KindFile {
+		n = min(x.size, len(x.queue))
+		for i := 1; i < n; i++ {
+			if x.queue[i].Kind == KindFile {
+				n = i
+				break
+			}
+		}
+		if x.e.opts.OneByOne {
+			n = 1
+		}
+	}
+	b := append([]Op(nil), x.queue[:n]...)
+	x.queue = x.queue[n:]
+	return b
+}
+
+func (x *executor) putBack(ops []Op) {
+	x.queue = append(append([]Op(nil), ops...), x.queue...)
+}
+
+func (x *executor) setErr(err error) {
+	x.mu.Lock()
+	if x.err == nil {
+		x.err = err
+	}
+	x.mu.Unlock()
+}
+
+func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
+	transient := 0
+	for ctx.Err() == nil {
+		ops := x.take()
+		if len(ops) == 0 {
+			return
+		}
+		// Mark pending: a crash from here on leaves the rows pending, and a
+		// replay knows an earlier attempt may have gone through.
+		x.mu.Lock()
+		pend := make([]Result, 0, len(ops))
+		wasPending := map[string]bool{}
+		for _, op := range ops {
+			r := x.rows[op.Key]
+			wasPending[op.Key] = r.Status == ResPending
+			r.Status = ResPending
+			r.Attempts++
+			pend = append(pend, *r)
+		}
+		x.mu.Unlock()
+		if err := x.e.store.PutResults(ctx, x.job, pend); err != nil {
+			x.mu.Lock()
+			x.putBack(ops)
+			x.mu.Unlock()
+			x.setErr(err)
+			return
+		}
+		errs, err := x.send(ctx, c, ops)
+		if ra, ok := dataverse.IsThrottled(err); ok {
+			x.mu.Lock()
+			x.throttled++
+			x.size = max(1, x.size/2)
+			x.putBack(ops)
+			long := ra > x.e.opts.MaxInlineWait
+			if long && ra > x.deferFor {
+				x.deferFor = ra
+			}
+			x.mu.Unlock()
+			if long {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(ra):
+			}
+			continue
+		}
+		if err != nil {
+			x.mu.Lock()
+			x.putBack(ops)
+			x.mu.Unlock()
+			if transient++; transient <= 3 && ctx.Err() == nil && isTransient(err) {
+				time.Sleep(time.Duration(transient) * 250 * time.Millisecond)
+				continue
+			}
+			x.setErr(err)
+			return
+		}
+		transient = 0
+		var final []Result
+		var again []Op
+		x.mu.Lock()
+		throttledPart := false
+		for i, op := range ops {
+			r := x.rows[op.Key]
+			if _, ok := dataverse.IsThrottled(errs[i]); ok {
+				throttledPart = true
+				again = append(again, op)
+				continue
+			}
+			if retry := x.outcome(op, r, errs[i], wasPending[op.Key]); retry != nil {
+				again = append(again, *retry)
+				continue
+			}
+			final = append(final, *r)
+		}
+		if throttledPart {
+			x.throttled++
+			x.size = max(1, x.size/2)
+		} else {
+			x.size = min(x.size*2, x.e.opts.MaxBatch)
+		}
+		x.putBack(again)
+		x.mu.Unlock()
+		if h := x.e.opts.AfterBatch; h != nil {
+			if err := h(x.job, x.chunk); err != nil {
+				x.setErr(err) // a crash after Dataverse answered, before the results are stored
+				return
+			}
+		}
+		if err := x.e.store.PutResults(ctx, x.job, final); err != nil {
+			x.setErr(err)
+			return
+		}
+	}
+}
+
+// outcome records the result of an operation in r; it returns an operation
+// to try again (a create whose inline lookups point at a missing record).
+func (x *executor) outcome(op Op, r *Result, err error, wasPending bool) *Op {
+	if err == nil {
+		switch {
+		case op.Kind == KindRecord && op.Action == "create", op.Kind == KindAssociation:
+			r.Status = ResCreated
+		case op.Kind == KindRecord:
+			r.Status = ResUpdated
+		default:
+			r.Status = ResDone
+		}
+		r.Code, r.Message = "", ""
+		return nil
+	}
+	var re *dataverse.ResponseError
+	errors.As(err, &re)
+	code, msg, status := "", err.Error(), 0
+	if re != nil {
+		code, msg, status = re.Code, re.Message, re.StatusCode
+	}
+	duplicate := status == http.StatusPreconditionFailed && (code == "0x80040237" || strings.Contains(msg, "already exists")) ||
+		strings.Contains(msg, "duplicate key")
+	switch {
+	case op.Kind == KindRecord && op.Action == "create" && duplicate, op.Kind == KindAssociation && duplicate:
+		if wasPending {
+			r.Status, r.Reason = ResCreated, "written by an earlier attempt of this job"
+		} else {
+			r.Status, r.Reason = ResSkipped, "created in the target after the job was planned"
+		}
+		return nil
+	case op.Kind == KindRecord && op.Action == "update" && status == http.StatusPreconditionFailed:
+		r.Status, r.Reason = ResConflict, "changed in the target after the job was planned"
+		return nil
+	case op.Kind == KindRecord && len(op.Inline) > 0 && (code == dataverse.CodeObjectNotFound || strings.Contains(msg, "Does Not Exist")):
+		retry := op
+		for k, v := range op.Inline {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s not set: the record is missing (%s)", strings.TrimSuffix(k, "@odata.bind"), v, msg))
+		}
+		retry.Inline = nil
+		return &retry
+	}
+	r.Status, r.Code, r.Message = ResFailed, code, msg
+	if r.Reason == "" {
+		r.Reason = op.Kind + " failed"
+	}
+	return nil
+}
+
+func (x *executor) body(op Op) []byte {
+	if len(op.Inline) == 0 {
+		return op.Body
+	}
+	m := map[string]json.RawMessage{}
+	_ = json.Unmarshal(op.Body, &m)
+	for k, v := range op.Inline {
+		m[k], _ = json.Marshal(v)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// request is the HTTP request of a non-file operation.
+func (x *executor) request(c *dataverse.Client, op Op) dataverse.BatchRequest {
+	h := http.Header{}
+	switch op.Kind {
+	case KindAssociation:
+		b, _ := json.Marshal(map[string]string{"@odata.id": c.APIURL(dataverse.EntityPath(op.Assoc.TargetSet, op.Assoc.TargetID))})
+		return dataverse.BatchRequest{Method: http.MethodPost, Path: dataverse.EntityPath(op.Set, op.ID) + "/" + op.Assoc.Nav + "/$ref", Header: h, Body: b}
+	case KindRecord:
+		if op.Action == "create" {
+			h.Set("If-None-Match", "*")
+		} else if op.IfMatch != "" {
+			h.Set("If-Match", op.IfMatch)
+		} else {
+			h.Set("If-Match", "*")
+		}
+	default:
+		h.Set("If-Match", "*")
+	}
+	return dataverse.BatchRequest{Method: http.MethodPatch, Path: dataverse.EntityPath(op.Set, op.ID), Header: h, Body: x.body(op)}
+}
+
+// send writes ops: a file alone, one request per op (OneByOne), or one
+// $batch with a change set per op. err is a failure of the whole call
+// (429 included); errs[i] the outcome of ops[i].
+func (x *executor) send(ctx context.Context, c *dataverse.Client, ops []Op) ([]error, error) {
+	errs := make([]error, len(ops))
+	if len(ops) == 1 && ops[0].Kind == KindFile {
+		op := ops[0]
+		rc, err := x.src.OpenFile(ctx, op.File.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		errs[0] = c.UploadFile(ctx, op.Set, op.ID, op.File.Column, op.File.FileName, op.File.MimeType, rc, op.File.Size, x.wo)
+		if _, ok := dataverse.IsThrottled(errs[0]); ok {
+			return nil, errs[0]
+		}
+		return errs, nil
+	}
+	if x.e.opts.OneByOne {
+		for i, op := range ops {
+			r := x.request(c, op)
+			wo := *x.wo
+			wo.IfMatch, wo.IfNoneMatch = r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
+			var err error
+			if op.Kind == KindAssociation {
+				err = c.Associate(ctx, op.Set, op.ID, op.Assoc.Nav, op.Assoc.TargetSet, op.Assoc.TargetID, x.wo)
+			} else {
+				err = c.Upsert(ctx, op.Set, op.ID, json.RawMessage(r.Body), &wo)
+			}
+			if _, ok := dataverse.IsThrottled(err); ok {
+				return nil, err
+			}
+			errs[i] = err
+		}
+		return errs, nil
+	}
+	sets := make([]dataverse.ChangeSet, len(ops))
+	for i, op := range ops {
+		sets[i] = dataverse.ChangeSet{x.request(c, op)}
+	}
+	res, err := c.ExecuteBatch(ctx, sets, &dataverse.BatchOptions{Write: x.wo})
+	if err != nil {
+		return nil, err
+	}
+	for i := range ops {
+		errs[i] = res[i].Err
+		if errors.Is(res[i].Err, dataverse.ErrBatchNotRun) {
+			return nil, fmt.Errorf("$batch answer ended before change set %d: %w", i+1, dataverse.ErrBatchNotRun)
+		}
+	}
+	return errs, nil
+}

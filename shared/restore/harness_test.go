@@ -1,0 +1,333 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
+	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+)
+
+var sharedAzurite struct {
+	once sync.Once
+	a    *azurite.Azurite
+	err  error
+}
+
+func storage(t *testing.T) *azurite.Azurite {
+	sharedAzurite.once.Do(func() {
+		sharedAzurite.a, sharedAzurite.err = azurite.StartProcess(context.Background())
+	})
+	if sharedAzurite.err != nil {
+		t.Fatalf("azurite: %v", sharedAzurite.err)
+	}
+	return sharedAzurite.a
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedAzurite.a != nil {
+		_ = sharedAzurite.a.Stop()
+	}
+	os.Exit(code)
+}
+
+// dir serves both engines: environment id -> simulated environment.
+type dir struct {
+	sim     *dataversesim.Server
+	envs    map[string]*dataversesim.Env
+	clients map[string][]*dataverse.Client
+	mu      sync.Mutex
+	ids     int // identities per environment
+}
+
+func (d *dir) ListEnvironments(context.Context) ([]backup.Environment, error) {
+	var out []backup.Environment
+	for id, e := range d.envs {
+		out = append(out, backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true}})
+	}
+	return out, nil
+}
+
+func (d *dir) GetEnvironment(_ context.Context, id string) (backup.Environment, error) {
+	e := d.envs[id]
+	if e == nil {
+		return backup.Environment{}, fmt.Errorf("no environment %s", id)
+	}
+	return backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true}}, nil
+}
+
+func (d *dir) Clients(ctx context.Context, env backup.Environment) ([]*dataverse.Client, error) {
+	return d.clientsFor(env.ID)
+}
+
+func (d *dir) clientsFor(id string) ([]*dataverse.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cs := d.clients[id]; cs != nil {
+		return cs, nil
+	}
+	e := d.envs[id]
+	if e == nil {
+		return nil, fmt.Errorf("no environment %s", id)
+	}
+	var out []*dataverse.Client
+	apps := d.sim.SecretClients()
+	for _, app := range apps[:min(max(d.ids, 1), len(apps))] {
+		cred, err := azidentity.NewClientSecretCredential(d.sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
+			ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: d.sim.AuthorityHost}, Transport: d.sim.Client()},
+			DisableInstanceDiscovery: true,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c, err := dataverse.NewClient(e.URL(), cred, &dataverse.ClientOptions{ExtraCA: d.sim.CAPEM()})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	d.clients[id] = out
+	return out, nil
+}
+
+type restoreDir struct{ d *dir }
+
+func (r restoreDir) Clients(_ context.Context, env string) ([]*dataverse.Client, error) {
+	return r.d.clientsFor(env)
+}
+
+type fixture struct {
+	t      *testing.T
+	sim    *dataversesim.Server
+	demo   *dataversesim.Env
+	envID  string
+	second string
+	dir    *dir
+	blobs  backupformat.Blobs
+	sender *messaging.MemorySender
+	bk     *backup.Engine
+	st     *runstate.Store
+	rs     *restore.Engine
+	ropts  restore.Options
+	store  *restore.Store
+}
+
+type fixtureOptions struct {
+	sim        dataversesim.Options
+	identities int
+	restore    restore.Options
+}
+
+func newFixture(t *testing.T, o fixtureOptions) *fixture {
+	t.Helper()
+	az := storage(t)
+	if o.sim.Seed == 0 {
+		o.sim.Seed = 1
+	}
+	if o.sim.Records == 0 {
+		o.sim.Records = 200
+	}
+	sim := dataversesim.Start(t, o.sim)
+	suffix := fmt.Sprintf("%d%s", time.Now().UnixNano()%1e9, sanitize(t.Name()))
+	f := &fixture{t: t, sim: sim, demo: sim.Demo(), envID: "d" + suffix, second: "s" + suffix}
+	f.dir = &dir{sim: sim, envs: map[string]*dataversesim.Env{f.envID: sim.Demo(), f.second: sim.Env("second")},
+		clients: map[string][]*dataverse.Client{}, ids: o.identities}
+	ctx := context.Background()
+	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.st, err = runstate.Open(ctx, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := azblob.NewClientFromConnectionString(az.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.blobs = backupformat.NewAzureBlobs(bc)
+	f.sender = messaging.NewMemorySender()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	f.bk = backup.New(f.dir, f.st, f.blobs, f.sender, backup.Options{Log: log})
+	f.store, err = restore.OpenStore(ctx, tables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ropts = o.restore
+	f.ropts.Log = log
+	f.rs = restore.New(restoreDir{f.dir}, f.store, f.blobs, f.sender, f.ropts)
+	return f
+}
+
+// reopen rebuilds the restore engine (a new process after a crash).
+func (f *fixture) reopen(o restore.Options) {
+	o.Log = f.ropts.Log
+	f.rs = restore.New(restoreDir{f.dir}, f.store, f.blobs, f.sender, o)
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func sanitize(s string) string {
+	var out []byte
+	for _, c := range []byte(strings.ToLower(s)) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			out = append(out, c)
+		}
+	}
+	if len(out) > 30 {
+		out = out[len(out)-30:]
+	}
+	return string(out)
+}
+
+type pending struct {
+	queue      string
+	msg        messaging.Message
+	notBefore  time.Time
+	deliveries int
+}
+
+// pump delivers every queued message (backup and restore) like the host,
+// one at a time, delayed ones when due, failed ones again (up to 10
+// deliveries). stop, when it returns true after a delivery, ends the pump
+// with the rest left undelivered (a crash).
+func (f *fixture) pump(ctx context.Context, stop func(queue string, err error) bool) []pending {
+	var queue []pending
+	collect := func() {
+		for _, q := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles, messaging.QueueRestore} {
+			for _, m := range f.sender.Take(q) {
+				queue = append(queue, pending{queue: q, msg: m, notBefore: time.Now().Add(m.Delay)})
+			}
+		}
+	}
+	for {
+		collect()
+		if len(queue) == 0 {
+			return nil
+		}
+		sort.SliceStable(queue, func(i, j int) bool { return queue[i].notBefore.Before(queue[j].notBefore) })
+		p := queue[0]
+		queue = queue[1:]
+		if d := time.Until(p.notBefore); d > 0 {
+			time.Sleep(d)
+		}
+		p.deliveries++
+		err := f.deliver(ctx, p)
+		if stop != nil && stop(p.queue, err) {
+			return append(queue, p)
+		}
+		if err != nil {
+			if p.deliveries >= 10 {
+				f.t.Errorf("poison message on %s: %s: %v", p.queue, p.msg.Body, err)
+				continue
+			}
+			p.notBefore = time.Now().Add(20 * time.Millisecond)
+			queue = append(queue, p)
+		}
+	}
+}
+
+func (f *fixture) deliver(ctx context.Context, p pending) error {
+	switch p.queue {
+	case messaging.QueueScan:
+		m, err := backup.DecodeScan(p.msg.Body)
+		if err != nil {
+			return err
+		}
+		return f.bk.Scan(ctx, m, p.deliveries)
+	case messaging.QueueExtract:
+		m, err := backup.DecodeExtract(p.msg.Body)
+		if err != nil {
+			return err
+		}
+		return f.bk.ExtractPage(ctx, m, p.deliveries)
+	case messaging.QueueFiles:
+		m, err := backup.DecodeFiles(p.msg.Body)
+		if err != nil {
+			return err
+		}
+		return f.bk.DownloadFiles(ctx, m, p.deliveries)
+	default:
+		m, err := restore.DecodeMessage(p.msg.Body)
+		if err != nil {
+			return err
+		}
+		return f.rs.Handle(ctx, m, p.deliveries)
+	}
+}
+
+// backup runs one complete backup of the demo environment.
+func (f *fixture) backup(ctx context.Context) string {
+	f.t.Helper()
+	r, err := f.bk.StartRun(ctx, f.envID, runstate.TriggerOnDemand)
+	if err != nil {
+		f.t.Fatalf("start run: %v", err)
+	}
+	f.pump(ctx, nil)
+	run, err := f.st.GetRun(ctx, f.envID, r.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if run.Status != runstate.RunSucceeded {
+		f.t.Fatalf("backup run %s ended %s", r.ID, run.Status)
+	}
+	return r.ID
+}
+
+// restore starts a job, pumps it to its end and returns the job and report.
+func (f *fixture) restore(ctx context.Context, req restore.Request) (*restore.Job, []restore.RecordResult) {
+	f.t.Helper()
+	if req.Environment == "" {
+		req.Environment = f.envID
+	}
+	j, err := f.rs.Start(ctx, req)
+	if err != nil {
+		f.t.Fatalf("start restore: %v", err)
+	}
+	f.pump(ctx, nil)
+	return f.finished(ctx, j.ID)
+}
+
+func (f *fixture) finished(ctx context.Context, id string) (*restore.Job, []restore.RecordResult) {
+	f.t.Helper()
+	j, err := f.rs.Job(ctx, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if !restore.Terminal(j.Status) {
+		f.t.Fatalf("restore %s did not finish: %s", id, j.Status)
+	}
+	rep, err := f.rs.Report(ctx, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return j, rep
+}
+
+var errCrash = errors.New("crash")

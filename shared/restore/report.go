@@ -1,0 +1,125 @@
+package restore
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// RecordResult is one line of a job's report: a record (with the outcome of
+// its later steps folded in) or an N:N association.
+type RecordResult struct {
+	Kind   string `json:"kind"` // record or association
+	Table  string `json:"table"`
+	Source string `json:"sourceId"`
+	ID     string `json:"targetId"`
+	// Action is what the plan decided (create, update, skip, conflict,
+	// associate, fail); for a dry run the prediction.
+	Action   string      `json:"action"`
+	Status   string      `json:"status"`
+	Reason   string      `json:"reason,omitempty"`
+	Code     string      `json:"code,omitempty"`
+	Message  string      `json:"message,omitempty"`
+	Warnings []string    `json:"warnings,omitempty"`
+	Diff     []FieldDiff `json:"diff,omitempty"`
+	Files    int         `json:"files,omitempty"`
+	// Steps lists the later operations and their status (patch, file, state).
+	Steps []string `json:"steps,omitempty"`
+}
+
+// Report aggregates a job's result rows into one line per record and association.
+func (e *Engine) Report(ctx context.Context, id string) ([]RecordResult, error) {
+	byRec := map[string]*RecordResult{}
+	var assoc []RecordResult
+	var later []Result
+	err := e.store.Results(ctx, id, "", func(r Result) error {
+		switch r.Kind {
+		case KindAssociation:
+			assoc = append(assoc, RecordResult{Kind: KindAssociation, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict,
+				Status: r.Status, Reason: r.Reason, Code: r.Code, Message: r.Message})
+		case KindRecord:
+			k := r.Table + "|" + r.Source
+			byRec[k] = &RecordResult{Kind: KindRecord, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict, Status: r.Status,
+				Reason: r.Reason, Code: r.Code, Message: r.Message, Warnings: r.Warnings, Diff: r.Diff}
+		default:
+			later = append(later, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range later {
+		rr := byRec[r.Table+"|"+r.Source]
+		if rr == nil {
+			continue
+		}
+		step := r.Kind
+		if r.Kind == KindFile {
+			if r.Status == ResDone || r.Status == ResPredicted {
+				rr.Files++
+			}
+		}
+		rr.Steps = append(rr.Steps, step+":"+r.Status)
+		if r.Status == ResFailed {
+			rr.Status = ResFailed
+			rr.Code, rr.Message = r.Code, r.Kind+": "+r.Message
+			if rr.Reason == "" {
+				rr.Reason = r.Reason
+			}
+		} else if !finalStatus(r.Status) && finalStatus(rr.Status) && rr.Status != ResFailed {
+			rr.Status = r.Status // still to do
+		}
+	}
+	out := make([]RecordResult, 0, len(byRec)+len(assoc))
+	for _, k := range sortedKeys(byRec) {
+		out = append(out, *byRec[k])
+	}
+	sort.SliceStable(assoc, func(i, j int) bool { return assoc[i].Table+assoc[i].Source < assoc[j].Table+assoc[j].Source })
+	return append(out, assoc...), nil
+}
+
+// ReportColumns are the columns of the CSV report.
+var ReportColumns = []string{"kind", "table", "sourceId", "targetId", "action", "status", "reason", "code", "message", "warnings", "changedFields", "files", "steps"}
+
+// WriteCSV writes the report as CSV (RFC 4180, header first).
+func WriteCSV(w io.Writer, rs []RecordResult) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(ReportColumns); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		var fields []string
+		for _, d := range r.Diff {
+			fields = append(fields, d.Field)
+		}
+		if err := cw.Write([]string{r.Kind, r.Table, r.Source, r.ID, r.Action, r.Status, r.Reason, r.Code, csvSafe(r.Message),
+			csvSafe(strings.Join(r.Warnings, "; ")), strings.Join(fields, " "), strconv.Itoa(r.Files), strings.Join(r.Steps, " ")}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe defuses spreadsheet formulas in free text (CSV injection).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// WriteJSON writes the job and its report as one JSON document.
+func WriteJSON(w io.Writer, j *Job, rs []RecordResult) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Job     *Job           `json:"job"`
+		Records []RecordResult `json:"records"`
+	}{j, rs})
+}
