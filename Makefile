@@ -8,7 +8,10 @@ FUNCTIONS := $(patsubst functions/%/function.json,%,$(wildcard functions/*/funct
 TEST_TIMEOUT ?= 14m
 DIST ?= dist
 
-.PHONY: all build run test demo bench node-deps go-deps vet clean app-local
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := .local/tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+.PHONY: all build run test demo bench node-deps go-deps vet lint clean app-local
 
 all: build
 
@@ -47,7 +50,13 @@ run: node-deps go-deps app-local
 vet:
 	$(GO) vet ./...
 
-test: node-deps go-deps vet
+# staticcheck at a pinned version, installed through the Go module proxy.
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/$(dir $(STATICCHECK)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+lint: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+test: node-deps go-deps vet lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 demo: node-deps go-deps app-local

@@ -153,8 +153,9 @@ func postForm(t *testing.T, s *Server, f url.Values) (int, map[string]any) {
 func TestROPC(t *testing.T) {
 	s, e := small(t)
 	admin := s.ServiceAccount("admin")
-	cred, err := azidentity.NewUsernamePasswordCredential(s.TenantID(), s.PublicClient().ClientID, admin.Username, admin.Password,
-		&azidentity.UsernamePasswordCredentialOptions{ClientOptions: clientOpts(s), DisableInstanceDiscovery: true})
+	//lint:ignore SA1019 the product's service-account mode uses ROPC; the simulator must serve it
+	opts := &azidentity.UsernamePasswordCredentialOptions{ClientOptions: clientOpts(s), DisableInstanceDiscovery: true}
+	cred, err := azidentity.NewUsernamePasswordCredential(s.TenantID(), s.PublicClient().ClientID, admin.Username, admin.Password, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,13 +148,12 @@ func writeDVError(w http.ResponseWriter, err *dvError) {
 
 // reqCtx carries what one Web API request needs after authentication.
 type reqCtx struct {
-	e        *Env
-	r        *http.Request
-	user     string // systemuserid of the caller
-	isAdmin  bool
-	records  int    // records returned or written: charged as server time
-	base     string // https://host/api/data/v9.2/
-	contents map[string]string
+	e       *Env
+	r       *http.Request
+	user    string // systemuserid of the caller
+	isAdmin bool
+	records int    // records returned or written: charged as server time
+	base    string // https://host/api/data/v9.2/
 }
 
 // ServeHTTP is the environment's request pipeline: faults, auth, limits,

@@ -25,7 +25,6 @@ type fileBlob struct {
 
 type upload struct {
 	table, id, col, name, mime string
-	size                       int64
 	data                       []byte
 }
 

@@ -254,6 +254,7 @@ func (p *filterParser) comparison() (filterNode, error) {
 		switch fn {
 		case "contains", "startswith", "endswith":
 		default:
+			//lint:ignore ST1005 the text mirrors Dataverse's own error message
 			return nil, fmt.Errorf("The function '%s' is not supported by the simulator", p.toks[p.pos].text)
 		}
 		p.pos += 2

@@ -196,9 +196,7 @@ func (e *Env) serveMetadata(rc *reqCtx, w http.ResponseWriter, r *http.Request, 
 	if segs[0].name == "RelationshipDefinitions" {
 		var all []map[string]any
 		for _, t := range sharedSchema.tables {
-			for _, m := range e.relationships(t, "OneToManyRelationships") {
-				all = append(all, m)
-			}
+			all = append(all, e.relationships(t, "OneToManyRelationships")...)
 		}
 		for _, rel := range sharedSchema.n2n {
 			all = append(all, e.relationships(sharedSchema.byName[rel.Entity1], "ManyToManyRelationships")...)

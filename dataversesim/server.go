@@ -84,20 +84,19 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	// URLs
-	AuthorityHost  string // https://127.0.0.1:p/ (trailing slash, as cloud.Configuration wants)
-	MSIEndpoint    string // http://127.0.0.1:p/msi/token
-	MSIHeader      string
-	DiscoveryURL   string // global discovery service base
-	AdminURL       string // Power Platform admin (BAP) base
-	GraphURL       string // Microsoft Graph base
-	issuer         string
-	mu             sync.Mutex
-	clockOffset    time.Duration
-	tokenFaults    []Fault
-	tokenLifetime  time.Duration
-	stopSave       chan struct{}
-	closed         bool
-	extraResources map[string]bool
+	AuthorityHost string // https://127.0.0.1:p/ (trailing slash, as cloud.Configuration wants)
+	MSIEndpoint   string // http://127.0.0.1:p/msi/token
+	MSIHeader     string
+	DiscoveryURL  string // global discovery service base
+	AdminURL      string // Power Platform admin (BAP) base
+	GraphURL      string // Microsoft Graph base
+	issuer        string
+	mu            sync.Mutex
+	clockOffset   time.Duration
+	tokenFaults   []Fault
+	tokenLifetime time.Duration
+	stopSave      chan struct{}
+	closed        bool
 }
 
 // New starts a simulator. Close it when done.

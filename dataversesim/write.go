@@ -197,9 +197,7 @@ func (e *Env) apply(rc *reqCtx, td *tableData, rec *Record, body map[string]any,
 		}
 		cv, derr := convert(a, v)
 		if derr != nil {
-			if strings.Contains(derr.message, "%s") {
-				derr.message = strings.Replace(derr.message, "%s", def.LogicalName, 1)
-			}
+			derr.message = strings.Replace(derr.message, "%s", def.LogicalName, 1)
 			return derr
 		}
 		if a.Name == "overriddencreatedon" && cv != nil {

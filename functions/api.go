@@ -55,7 +55,6 @@ func routes() []route {
 		{"GET", "/api/backups/{environmentId}/{runId}/tables/{table}/records", RoleReader, "", (*App).browseRecords},
 		{"GET", "/api/backups/{environmentId}/{runId}/tables/{table}/records/{recordId}", RoleReader, "", (*App).downloadRecord},
 
-
 		{"GET", "/api/audit", RoleAdmin, "", (*App).listAudit},
 	}
 	return append(rs, restoreRoutes()...)

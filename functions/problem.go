@@ -46,10 +46,6 @@ func errStatus(status int, code, detail string) *apiError {
 	return &apiError{Status: status, Code: code, Detail: detail}
 }
 
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, title, detail string) {
-	writeProblemBody(w, r, problem{Title: title, Status: status, Detail: detail})
-}
-
 func writeProblemBody(w http.ResponseWriter, r *http.Request, p problem) {
 	p.Type = "about:blank"
 	if p.Title == "" {

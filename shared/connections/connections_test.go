@@ -361,12 +361,8 @@ func TestDiscovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ids []string
-		for _, e := range res.Updated {
-			ids = append(ids, e.ID)
-		}
 		envs, _ := f.svc.Environments(ctx(t), c.ID)
-		ids = nil
+		var ids []string
 		for _, e := range envs {
 			if e.State == connections.StateActive {
 				ids = append(ids, e.ID)

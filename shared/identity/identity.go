@@ -203,9 +203,11 @@ func New(spec Spec, sec Secret, o Options) (azcore.TokenCredential, error) {
 		if sec.Password == "" {
 			return nil, bad("password is required for mode %s", spec.Mode)
 		}
-		//lint:ignore SA1019 ROPC is what the service-account mode is; MFA accounts are refused by Explain.
-		return azidentity.NewUsernamePasswordCredential(spec.TenantID, spec.ClientID, spec.Username, sec.Password, //nolint:staticcheck
-			&azidentity.UsernamePasswordCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true})
+		// ROPC is what the service-account mode is (the seed product's model);
+		// MFA accounts are refused with a clear message by Explain.
+		//lint:ignore SA1019 deprecated because it cannot do MFA, which this mode refuses anyway
+		opts := &azidentity.UsernamePasswordCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true}
+		return azidentity.NewUsernamePasswordCredential(spec.TenantID, spec.ClientID, spec.Username, sec.Password, opts)
 	}
 	return nil, bad("unknown mode %q (one of %s)", spec.Mode, joinModes())
 }

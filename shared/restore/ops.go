@@ -18,8 +18,6 @@ const (
 	KindState       = "state"       // statecode/statuscode
 )
 
-var phaseOrder = []string{KindRecord, KindPatch, KindFile, KindAssociation, KindState}
-
 // Op is one write of a job, as stored in a chunk blob.
 type Op struct {
 	Key    string `json:"key"`

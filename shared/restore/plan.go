@@ -74,10 +74,10 @@ type planner struct {
 }
 
 type assocPlan struct {
-	rel        *n2nMeta
-	e1, e2     string // source ids
-	t1, t2     string // target ids ("" unmapped)
-	skip, warn string
+	rel    *n2nMeta
+	e1, e2 string // source ids
+	t1, t2 string // target ids ("" unmapped)
+	skip   string
 }
 
 func ckey(table, id string) string { return table + "|" + id }
