@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/config"
 	"github.com/cloudbackup-d365/cloudbackup/shared/customhandler"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
@@ -17,7 +18,7 @@ import (
 // max delivery count (Service Bus maxDeliveryCount, the dev host's
 // MaxDeliveryCount): on that delivery a failing page marks its table failed
 // instead of failing once more. Default 10.
-const EnvMaxDeliveryCount = "BACKUP_MAX_DELIVERY_COUNT"
+const EnvMaxDeliveryCount = config.EnvMaxDeliveryCount
 
 // trigger returns the handler of a non-HTTP function: decode, call the
 // engine, answer. Returning an error answers non-2xx: the host retries.
@@ -122,7 +123,9 @@ func (a *App) backupEngine(ctx context.Context) (*backup.Engine, error) {
 		return nil, err
 	}
 	o := backup.Options{Log: a.Log}
-	if n, err := strconv.Atoi(os.Getenv(EnvMaxDeliveryCount)); err == nil && n > 0 {
+	if a.Config != nil {
+		o.MaxDeliveries = a.Config.MaxDeliveryCount
+	} else if n, err := strconv.Atoi(os.Getenv(EnvMaxDeliveryCount)); err == nil && n > 0 {
 		o.MaxDeliveries = n
 	}
 	a.Backup = backup.New(dir, st, backupformat.NewAzureBlobs(a.Storage.Blob), a.Sender, o)

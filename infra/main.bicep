@@ -106,7 +106,16 @@ var serviceName = 'functions'
 var serviceBusQueueNames = ['scan', 'extract', 'files', 'restore']
 var backupContainerName = 'backups'
 var deploymentContainerName = 'deployment'
-var stateTableNames = ['connections', 'environments', 'runs', 'restores']
+// backupformat.ContainerFiles: file contents, content-addressed and shared by runs.
+var fileContainerName = 'backup-files'
+// restore.Container: restore plans and chunks (working data, not backups).
+var workContainerNames = ['restore']
+// connections, runstate, restore and audit tables (infra tests compare them with Go).
+var stateTableNames = ['connections', 'environments', 'runs', 'tabletasks', 'restorejobs', 'restoreresults', 'audit']
+// Deliveries before Service Bus dead-letters a message. The handler is told the
+// same number (BACKUP_MAX_DELIVERY_COUNT) so the last delivery of a failing page
+// marks its table failed, with the reason, instead of vanishing into the DLQ.
+var maxDeliveryCount = 10
 
 var effectiveServiceBusSku = enablePrivateNetworking ? 'Premium' : serviceBusSku
 var publicNetworkAccess = enablePrivateNetworking ? 'Disabled' : 'Enabled'
@@ -147,6 +156,8 @@ module storage './core/storage/storage-account.bicep' = {
     tags: tags
     skuName: storageSkuName
     backupContainerName: backupContainerName
+    fileContainerName: fileContainerName
+    workContainerNames: workContainerNames
     deploymentContainerName: deploymentContainerName
     tableNames: stateTableNames
     enableImmutability: enableImmutability
@@ -168,7 +179,7 @@ module serviceBus './core/messaging/service-bus.bicep' = {
     skuName: effectiveServiceBusSku
     queueNames: serviceBusQueueNames
     lockDuration: 'PT5M'
-    maxDeliveryCount: 10
+    maxDeliveryCount: maxDeliveryCount
     defaultMessageTimeToLive: 'P14D'
     duplicateDetectionHistoryTimeWindow: 'PT10M'
     publicNetworkAccess: publicNetworkAccess
@@ -264,6 +275,7 @@ module functionApp './app/function-app.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     backupSchedule: backupSchedule
+    maxDeliveryCount: maxDeliveryCount
     retentionSchedule: retentionSchedule
     logLevel: logLevel
     virtualNetworkSubnetId: enablePrivateNetworking ? (network.?outputs.appSubnetId ?? '') : ''

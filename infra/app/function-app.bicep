@@ -35,6 +35,9 @@ param retentionSchedule string
 @allowed(['debug', 'info', 'warn', 'error'])
 param logLevel string = 'info'
 
+@description('The Service Bus queues\' max delivery count, told to the handler.')
+param maxDeliveryCount int
+
 @description('Subnet for VNet integration; empty for none.')
 param virtualNetworkSubnetId string = ''
 
@@ -123,6 +126,7 @@ var appSettings = {
   AZURE_CLIENT_ID: identityClientId
   KEY_VAULT_URL: keyVaultUri
   BACKUP_SCHEDULE: backupSchedule
+  BACKUP_MAX_DELIVERY_COUNT: string(maxDeliveryCount)
   RETENTION_SCHEDULE: retentionSchedule
   LOG_LEVEL: logLevel
   // With Easy Auth the API takes roles from X-MS-CLIENT-PRINCIPAL; without it

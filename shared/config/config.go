@@ -37,6 +37,9 @@ type Config struct {
 	// DataverseAllowedHosts are extra hosts besides the Microsoft clouds.
 	DataverseAllowedHosts []string
 
+	// MaxDeliveryCount is the queues' max delivery count (BACKUP_MAX_DELIVERY_COUNT).
+	MaxDeliveryCount int
+
 	// AzureClientID is the user-assigned managed identity's client id, if any.
 	AzureClientID string
 
@@ -169,6 +172,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	cfg.AzureClientID = get(EnvAzureClientID)
+
+	cfg.MaxDeliveryCount = 10
+	if v := get(EnvMaxDeliveryCount); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 2000 {
+			bad(EnvMaxDeliveryCount, "%q is not a delivery count between 1 and 2000 (Service Bus allows 1-2000; use the queues' maxDeliveryCount)", v)
+		}
+		cfg.MaxDeliveryCount = n
+	}
 
 	switch lvl := strings.ToLower(orDefault(get(EnvLogLevel), "info")); lvl {
 	case "debug":

@@ -41,6 +41,8 @@ const (
 
 	EnvKeyVaultURL = "KEY_VAULT_URL"
 
+	EnvMaxDeliveryCount = "BACKUP_MAX_DELIVERY_COUNT"
+
 	EnvDataverseExtraCA      = "DATAVERSE_EXTRA_CA_FILE"
 	EnvDataverseAllowedHosts = "DATAVERSE_ALLOWED_HOSTS"
 
@@ -92,6 +94,7 @@ func Settings() []Setting {
 		{Name: EnvAzureClientID, RequiredInAzure: true, Description: "Client id of the user-assigned managed identity (picked up by azidentity)."},
 		{Name: EnvBackupSchedule, Default: DefaultBackupSchedule, RequiredInAzure: true, Description: "NCRONTAB (six fields) for ScheduleBackups; the host resolves %BACKUP_SCHEDULE% from it."},
 		{Name: EnvRetentionSchedule, Default: DefaultRetentionSchedule, RequiredInAzure: true, Description: "NCRONTAB (six fields) for ApplyRetention."},
+		{Name: EnvMaxDeliveryCount, Default: "10", RequiredInAzure: true, Description: "The queues' max delivery count (Service Bus maxDeliveryCount). On the last delivery a failing page marks its table failed with the reason instead of failing once more into the dead-letter queue, so this must equal the queues' setting."},
 		{Name: EnvKeyVaultURL, RequiredInAzure: true, Description: "Key Vault URL holding connection secrets. Required in Azure; locally a dev-only encrypted store is used when unset."},
 		{Name: EnvDataverseExtraCA, Description: "PEM file with an extra CA to trust for Dataverse/Entra endpoints (the local simulator). Used only when set."},
 		{Name: EnvDataverseAllowedHosts, Description: "Comma-separated extra Dataverse hosts (host or host:port) allowed besides the Microsoft cloud domains (the local simulator)."},

@@ -53,7 +53,10 @@ type AssocOp struct {
 	TargetID  string `json:"targetId"`
 }
 
-const restoreContainer = "restore"
+// Container holds restore plans and chunks (working data of restore jobs).
+const Container = "restore"
+
+const restoreContainer = Container
 
 func chunkBlob(job string, n int) string { return fmt.Sprintf("jobs/%s/chunk-%06d.json", job, n) }
 func requestBlob(job string) string      { return "jobs/" + job + "/request.json" }

@@ -10,6 +10,12 @@ param skuName string = 'Standard_LRS'
 @description('Blob container holding backup data.')
 param backupContainerName string
 
+@description('Blob container holding file contents (content-addressed, shared by runs).')
+param fileContainerName string
+
+@description('Blob containers for working data (restore plans).')
+param workContainerNames array = []
+
 @description('Blob container holding the Flex Consumption deployment package.')
 param deploymentContainerName string
 
@@ -103,6 +109,35 @@ resource backupImmutability 'Microsoft.Storage/storageAccounts/blobServices/cont
   }
 }
 
+// File contents are backup data too: same WORM setting as the backup container.
+resource fileContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: fileContainerName
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: {
+      enabled: enableImmutability
+    }
+  }
+}
+
+resource fileImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (enableImmutability) {
+  parent: fileContainer
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: immutabilityPeriodDays
+    allowProtectedAppendWrites: false
+  }
+}
+
+resource workContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for c in workContainerNames: {
+  parent: blobService
+  name: c
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
 resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: deploymentContainerName
@@ -128,7 +163,7 @@ var tieringRule = {
   definition: {
     filters: {
       blobTypes: ['blockBlob']
-      prefixMatch: ['${backupContainerName}/']
+      prefixMatch: ['${backupContainerName}/', '${fileContainerName}/']
     }
     actions: {
       baseBlob: {
@@ -150,7 +185,7 @@ var versionCleanupRule = {
   definition: {
     filters: {
       blobTypes: ['blockBlob']
-      prefixMatch: ['${backupContainerName}/']
+      prefixMatch: ['${backupContainerName}/', '${fileContainerName}/']
     }
     actions: {
       version: {
