@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/backupdemo"
 )
 
@@ -31,7 +32,8 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	s, err := backupdemo.Start(ctx, backupdemo.Options{AppDir: *app, Records: *records, Seed: *seed, Progress: os.Stderr})
+	// The documented service protection limits are on, as in Dataverse.
+	s, err := backupdemo.Start(ctx, backupdemo.Options{AppDir: *app, Records: *records, Seed: *seed, Progress: os.Stderr, Limits: dataversesim.DefaultLimits()})
 	if err != nil {
 		fail(err)
 	}

@@ -223,6 +223,18 @@ func TestIncrementalContainsExactlyTheChanges(t *testing.T) {
 		}
 		newContacts[id] = true
 	}
+	// A project loses its document.
+	var docless string
+	for _, id := range f.env.IDs("cr1_project") {
+		if row, _ := f.env.Get("cr1_project", id); row["cr1_document"] != nil {
+			docless = id
+			break
+		}
+	}
+	if err := f.env.Update("cr1_project", docless, map[string]any{"cr1_document": nil, "cr1_document_name": nil}); err != nil {
+		t.Fatal(err)
+	}
+	changedProjects := map[string]bool{docless: true}
 	lead := f.env.IDs("lead")[0]
 	if err := f.env.Update("lead", lead, map[string]any{"subject": "changed"}); err != nil {
 		t.Fatal(err)
@@ -264,6 +276,42 @@ func TestIncrementalContainsExactlyTheChanges(t *testing.T) {
 	}
 	if tm := m2.Table("lead"); tm == nil || tm.Mode != backupformat.ModeFull {
 		t.Errorf("lead (no change tracking) must be read in full, got %+v", tm)
+	}
+	// Files as of each run: the cleared document is gone at run 2 only.
+	fileState := func(run string) map[string]bool {
+		out := map[string]bool{}
+		if err := backupformat.TableFileState(ctx, f.blobs, f.envID, run, "cr1_project", func(fr backupformat.FileRef) error {
+			out[fr.ID+"/"+fr.Column] = true
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	simFiles := func() map[string]bool {
+		out := map[string]bool{}
+		for _, id := range f.env.IDs("cr1_project") {
+			row, _ := f.env.Get("cr1_project", id)
+			if row["cr1_document"] != nil {
+				out[id+"/cr1_document"] = true
+			}
+			if row["cr1_imageid"] != nil {
+				out[id+"/cr1_image"] = true
+			}
+		}
+		return out
+	}
+	f1, f2 := fileState(run1.ID), fileState(run2.ID)
+	if !f1[docless+"/cr1_document"] || f2[docless+"/cr1_document"] || !sameSet(f2, simFiles()) {
+		t.Errorf("file state: run 1 has the document %v, run 2 has it %v; run 2 matches the simulator %v", f1[docless+"/cr1_document"], f2[docless+"/cr1_document"], sameSet(f2, simFiles()))
+	}
+	pups := map[string]bool{}
+	_ = backupformat.ReadTablePages(ctx, f.blobs, m2, "cr1_project", func(_ backupformat.PageRef, r backupformat.Record) error {
+		pups[r.ID] = true
+		return nil
+	})
+	if !sameSet(pups, changedProjects) {
+		t.Errorf("cr1_project delta: %v, want %v", keys(pups), keys(changedProjects))
 	}
 	// The old run still reconstructs the old state.
 	for tb, want := range before {
@@ -420,4 +468,124 @@ func TestRecordChangedMidLoadIsInNextRun(t *testing.T) {
 	if s2 := f.backedUpState(ctx, run2.ID, "account"); s2[target] != changedVersion {
 		t.Errorf("state at run 2 has version %d of the record, want %d", s2[target], changedVersion)
 	}
+}
+
+// TestServiceProtectionLimits: with a small request budget per identity
+// (the simulator's sliding window), the run meets real 429s during the scan
+// and the extraction, waits them out by delayed re-sends, spreads its
+// requests over both identities, and loses nothing.
+func TestServiceProtectionLimits(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 200, Seed: 14}, identities: 2, engine: smallPages})
+	f.env.SetLimits(dataversesim.Limits{Enabled: true, Window: 2 * time.Second, MaxRequests: 40, MaxExecution: time.Hour, MaxConcurrent: 52})
+	run := f.backup(ctx, pumpOptions{})
+	if run.Status != runstate.RunSucceeded {
+		t.Fatalf("run: %s %s", run.Status, run.Reason)
+	}
+	checkRunMatchesSimulator(t, f, run.ID)
+	a, b := f.requests[0].Load(), f.requests[1].Load()
+	t.Logf("throttled %d times; requests per identity: %d and %d; concurrency %d of %d", run.Throttled, a, b, run.Concurrency, run.MaxConcurrency)
+	if run.Throttled == 0 {
+		t.Errorf("no 429 met; the limits did not bite")
+	}
+	if a == 0 || b == 0 || a > 3*b || b > 3*a {
+		t.Errorf("requests not spread over the identities: %d and %d", a, b)
+	}
+}
+
+// TestFailingTableEndsRunPartial: a table whose pages fail on every
+// delivery is marked failed with the reason on the last delivery, the other
+// tables complete, and the run ends partial.
+func TestFailingTableEndsRunPartial(t *testing.T) {
+	ctx := context.Background()
+	eo := smallPages
+	eo.MaxDeliveries = 3
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 150, Seed: 15}, engine: eo})
+	f.env.InjectFault(dataversesim.Fault{Kind: dataversesim.Fault503, Count: 1000, Path: "/leads"})
+	run := f.backup(ctx, pumpOptions{MaxDeliveries: 3})
+	if run.Status != runstate.RunPartial || run.Failed != 1 || !strings.Contains(run.Reason, "lead") {
+		t.Fatalf("run: %s failed=%d reason %q; want partial with lead failed", run.Status, run.Failed, run.Reason)
+	}
+	m := f.manifest(ctx, run.ID)
+	tm := m.Table("lead")
+	if tm.Status != backupformat.TableFailed || !strings.Contains(tm.Reason, "3 deliveries") || !strings.Contains(tm.Reason, "503") {
+		t.Errorf("lead: %s %q", tm.Status, tm.Reason)
+	}
+	for _, other := range m.Tables {
+		if other.Name != "lead" && other.Status == backupformat.TableDone && int(other.Records) != f.env.Count(other.Name) {
+			t.Errorf("%s: %d records, want %d", other.Name, other.Records, f.env.Count(other.Name))
+		}
+	}
+	// The next run reads lead in full and the rest as deltas.
+	f.env.ClearFaults()
+	run2 := f.backup(ctx, pumpOptions{})
+	m2 := checkRunMatchesSimulator(t, f, run2.ID)
+	if run2.Status != runstate.RunSucceeded || m2.Table("lead").Mode != backupformat.ModeFull || m2.Table("account").Mode != backupformat.ModeDelta {
+		t.Errorf("run after the failure: %s, lead %s, account %s", run2.Status, m2.Table("lead").Mode, m2.Table("account").Mode)
+	}
+}
+
+// TestStalledRunIsEndedByScheduler: a run whose messages were lost outside
+// the engine's sight (no progress for StallAfter) is ended by the next
+// scheduler pass, with the reason, and a new run starts.
+func TestStalledRunIsEndedByScheduler(t *testing.T) {
+	ctx := context.Background()
+	var offset atomic.Int64
+	eo := smallPages
+	eo.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 50, Seed: 16}, engine: eo})
+	r, err := f.eng.StartRun(ctx, f.envID, runstate.TriggerOnDemand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := f.sender.Take(messaging.QueueScan)
+	m, _ := backup.DecodeScan(scan[0].Body)
+	if err := f.eng.Scan(ctx, m, 1); err != nil {
+		t.Fatal(err)
+	}
+	f.sender.Take(messaging.QueueExtract) // lost
+	if res, err := f.eng.Schedule(ctx); err != nil || len(res.Started) != 0 {
+		t.Fatalf("schedule while the run is young: %+v %v", res, err)
+	}
+	offset.Store(int64(2 * time.Hour))
+	res, err := f.eng.Schedule(ctx)
+	if err != nil || len(res.Started) != 1 {
+		t.Fatalf("schedule after the stall: %+v %v", res, err)
+	}
+	old, err := f.state.GetRun(ctx, f.envID, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Status != runstate.RunFailed || !strings.Contains(old.Reason, "failed") {
+		t.Errorf("stalled run: %s %q", old.Status, old.Reason)
+	}
+	mf := f.manifest(ctx, r.ID)
+	if tm := mf.Table("account"); tm.Status != backupformat.TableFailed || !strings.Contains(tm.Reason, "no progress") {
+		t.Errorf("account in the stalled run: %s %q", tm.Status, tm.Reason)
+	}
+	// The new run completes normally.
+	if p := f.pump(ctx, pumpOptions{}); len(p) != 0 {
+		t.Fatalf("poison: %v", p)
+	}
+	nr, _ := f.state.GetRun(ctx, f.envID, res.Started[0])
+	if nr.Status != runstate.RunSucceeded || nr.Kind != backupformat.KindFull {
+		t.Errorf("new run: %s %s", nr.Status, nr.Kind)
+	}
+}
+
+// TestTransientFaultsRetried: 500/503 bursts, connections reset mid-body
+// and truncated JSON on pages are retried (in the invocation, then by
+// redelivery) and the run is complete.
+func TestTransientFaultsRetried(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 200, Seed: 17}, engine: smallPages})
+	f.env.InjectFault(dataversesim.Fault{Kind: dataversesim.Fault500, Count: 4, Path: "/accounts"})
+	f.env.InjectFault(dataversesim.Fault{Kind: dataversesim.FaultReset, Count: 2, Path: "/contacts"})
+	f.env.InjectFault(dataversesim.Fault{Kind: dataversesim.FaultTruncate, Count: 2, Path: "/tasks"})
+	f.env.InjectFault(dataversesim.Fault{Kind: dataversesim.Fault503, Count: 3, Path: "$value"})
+	run := f.backup(ctx, pumpOptions{})
+	if run.Status != runstate.RunSucceeded {
+		t.Fatalf("run: %s %s", run.Status, run.Reason)
+	}
+	checkRunMatchesSimulator(t, f, run.ID)
 }

@@ -65,9 +65,17 @@ type Options struct {
 	// the first incremental after a full read re-reads records with
 	// modifiedon >= full start - ClockSkew.
 	ClockSkew time.Duration
-	// StaleAfter: a run without progress for this long is failed by the
-	// scheduler so the environment is not blocked forever (default 24 h).
-	StaleAfter time.Duration
+	// StallAfter: a run in progress whose run row and table tasks have not
+	// changed for this long is ended by the scheduler (default 1 h): its
+	// unfinished tables are marked failed ("no progress"), the run is
+	// finalized (partial or failed), and the environment is free again. This
+	// covers messages lost outside the engine's sight (dead-lettered by the
+	// host without reaching the handler).
+	StallAfter time.Duration
+	// FileGrace: retention deletes an unreferenced file content only when
+	// it is at least this old (default 24 h), so a file stored by a page
+	// whose file list is not written yet is never taken.
+	FileGrace time.Duration
 	// Log receives the engine's logs (default slog.Default()).
 	Log *slog.Logger
 	// Now is the clock (default time.Now).
@@ -106,8 +114,11 @@ func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender 
 	if o.ClockSkew == 0 {
 		o.ClockSkew = 2 * time.Minute
 	}
-	if o.StaleAfter <= 0 {
-		o.StaleAfter = 24 * time.Hour
+	if o.FileGrace <= 0 {
+		o.FileGrace = 24 * time.Hour
+	}
+	if o.StallAfter <= 0 {
+		o.StallAfter = time.Hour
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/url"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
@@ -20,6 +19,9 @@ import (
 // ExtractPage handles an extract message: reads page m.Page of the table,
 // stores it, records it in the task and sends what comes next.
 func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCount int) error {
+	if ended, err := e.runEnded(ctx, m.Environment, m.Run); ended || err != nil {
+		return err
+	}
 	t, err := e.state.GetTask(ctx, m.Run, m.Table)
 	if errors.Is(err, runstate.ErrNotFound) {
 		e.log.WarnContext(ctx, "extract for an unknown task dropped", "run", m.Run, "table", m.Table)
@@ -29,16 +31,23 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 		return err
 	}
 	switch {
-	case runstate.TaskTerminal(t.Status) || t.Status == runstate.TaskFiles:
+	case runstate.TaskTerminal(t.Status):
 		// Replayed after the table ended: make sure the run goes on.
 		return e.afterTable(ctx, m.Environment, m.Run)
 	case t.Page >= m.Page:
 		// Page already recorded (duplicate, or redelivery after a crash
 		// between recording and sending): re-send what may be missing.
 		if t.Page == m.Page && t.Sent < m.Page {
-			return e.sendNext(ctx, t, m)
+			if err := e.sendNext(ctx, t, m); err != nil {
+				return err
+			}
+		}
+		if t.Status == runstate.TaskFiles {
+			return e.checkFiles(ctx, t)
 		}
 		return nil
+	case t.Status == runstate.TaskFiles:
+		return e.checkFiles(ctx, t)
 	case t.Page < m.Page-1:
 		e.log.WarnContext(ctx, "extract message ahead of its task dropped", "run", m.Run, "table", m.Table, "page", m.Page, "taskPage", t.Page)
 		return nil
@@ -105,7 +114,7 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 // tracking is asked for.
 func (e *Engine) pageLink(t *runstate.Task) (string, bool) {
 	if t.NextLink != "" {
-		return t.NextLink, t.Phase == backupformat.PhaseFull && t.ChangeTracking
+		return t.NextLink, t.Phase != backupformat.PhaseReread && t.ChangeTracking
 	}
 	switch t.Phase {
 	case backupformat.PhaseDelta:
@@ -125,7 +134,6 @@ type pageResult struct {
 	files    *backupformat.BlobRef
 	fileRefs int
 	started  time.Time
-	hasFiles bool
 }
 
 // writePage reads one page and streams it into its blob. The page is
@@ -253,7 +261,7 @@ func (e *Engine) applyPage(t *runstate.Task, n int, res pageResult) {
 	if t.Status == runstate.TaskQueued {
 		t.Status = runstate.TaskRunning
 	}
-	if n == 1 && t.Mode == backupformat.ModeFull && t.FullStartedAt.IsZero() {
+	if t.Mode == backupformat.ModeFull && t.FullStartedAt.IsZero() {
 		t.FullStartedAt = res.started
 	}
 	t.Page = n
@@ -413,18 +421,30 @@ func (e *Engine) endTask(ctx context.Context, t *runstate.Task, status, reason s
 	return e.tableEnded(ctx, t)
 }
 
+// runEnded reports a run that ended (or was cancelled, or deleted): its
+// messages are dropped.
+func (e *Engine) runEnded(ctx context.Context, env, run string) (bool, error) {
+	r, err := e.state.GetRun(ctx, env, run)
+	if errors.Is(err, runstate.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return runstate.Terminal(r.Status), nil
+}
+
 // retryNow reports errors worth an immediate retry inside the invocation
-// (network resets, truncated bodies, 5xx): not 429, not 4xx.
+// (network resets, truncated bodies, 5xx, token hiccups): not 429 (re-sent
+// with a delay instead), not 4xx answers (permanent or handled).
 func retryNow(err error) bool {
 	if _, ok := dataverse.IsThrottled(err); ok {
 		return false
 	}
-	if dataverse.IsChangeTrackingExpired(err) || dataverse.IsRetrieveMultipleRefused(err) || isPermanent(err) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var ue *url.Error
-	_ = errors.As(err, &ue)
-	return true
+	return !dataverse.IsChangeTrackingExpired(err) && !dataverse.IsRetrieveMultipleRefused(err) && !isPermanent(err)
 }
 
 func sleepJitter(ctx context.Context, attempt int) error {

@@ -19,6 +19,9 @@ import (
 // content-addressed blobs, and the page's file list is written. Replays
 // rewrite the same list; files already stored are not uploaded again.
 func (e *Engine) DownloadFiles(ctx context.Context, m FilesMessage, deliveryCount int) error {
+	if ended, err := e.runEnded(ctx, m.Environment, m.Run); ended || err != nil {
+		return err
+	}
 	t, err := e.state.GetTask(ctx, m.Run, m.Table)
 	if errors.Is(err, runstate.ErrNotFound) {
 		return nil

@@ -2,12 +2,13 @@ package backup_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tlsroots"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
 
@@ -57,6 +59,8 @@ type fixture struct {
 	sender *messaging.MemorySender
 	eng    *backup.Engine
 	envID  string
+	// requests counts the Web API requests per identity.
+	requests []*atomic.Int64
 }
 
 type fixtureOptions struct {
@@ -100,6 +104,7 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		o.identities = 1
 	}
 	var clients []*dataverse.Client
+	var counts []*atomic.Int64
 	for _, app := range sim.SecretClients()[:min(o.identities, len(sim.SecretClients()))] {
 		cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
 			ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
@@ -108,7 +113,13 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := dataverse.NewClient(env.URL(), cred, &dataverse.ClientOptions{ExtraCA: sim.CAPEM()})
+		base, err := tlsroots.Transport(sim.CAPEM())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &atomic.Int64{}
+		counts = append(counts, n)
+		c, err := dataverse.NewClient(env.URL(), cred, &dataverse.ClientOptions{Transport: countingTransport{base, n}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +147,18 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		eo.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return &fixture{t: t, sim: sim, env: env, dir: dir, state: st, blobs: blobs, sender: sender,
-		eng: backup.New(dir, st, blobs, sender, eo), envID: envID}
+		eng: backup.New(dir, st, blobs, sender, eo), envID: envID, requests: counts}
+}
+
+// countingTransport counts the requests sent as one identity.
+type countingTransport struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
 }
 
 type testWriter struct{ t *testing.T }
@@ -370,5 +392,3 @@ func diffStates(want, got map[string]int64) string {
 	}
 	return fmt.Sprint(d)
 }
-
-var errStop = errors.New("stop")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
@@ -16,6 +17,8 @@ type RetentionResult struct {
 	Deleted []string `json:"deleted"`
 	// Protected are runs past retention kept because a kept run builds on them.
 	Protected []string `json:"protected"`
+	// FilesDeleted counts file contents no run refers to any more.
+	FilesDeleted int `json:"filesDeleted"`
 }
 
 // ApplyRetention deletes, per environment, finished runs older than the
@@ -37,7 +40,55 @@ func (e *Engine) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", env.ID, err))
 		}
 	}
+	if len(errs) == 0 {
+		n, err := e.CollectFiles(ctx, e.opts.FileGrace)
+		res.FilesDeleted = n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("collect files: %w", err))
+		}
+	}
 	return res, errors.Join(errs...)
+}
+
+// CollectFiles deletes file contents (ContainerFiles) that no file list of
+// any run of any environment refers to, if older than grace. The file
+// lists of runs in progress count too, and grace covers a file uploaded by
+// a page whose list is not written yet. Every environment with blobs is
+// considered, registered or not, so an environment removed from the
+// connections store keeps its files while its runs exist.
+func (e *Engine) CollectFiles(ctx context.Context, grace time.Duration) (int, error) {
+	all, err := e.blobs.List(ctx, backupformat.ContainerBackups, "env/")
+	if err != nil {
+		return 0, err
+	}
+	used := map[string]bool{}
+	for _, b := range all {
+		if !strings.Contains(b.Name, "/files-") {
+			continue
+		}
+		if err := backupformat.ReadFileRefs(ctx, e.blobs, b.Name, func(fr backupformat.FileRef) error {
+			used[backupformat.FileBlob(fr.SHA256)] = true
+			return nil
+		}); err != nil && !errors.Is(err, backupformat.ErrNotFound) {
+			return 0, err
+		}
+	}
+	files, err := e.blobs.List(ctx, backupformat.ContainerFiles, "sha256/")
+	if err != nil {
+		return 0, err
+	}
+	now := e.opts.Now()
+	n := 0
+	for _, f := range files {
+		if used[f.Name] || now.Sub(f.LastModified) < grace {
+			continue
+		}
+		if err := e.blobs.Delete(ctx, backupformat.ContainerFiles, f.Name); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // RetentionPlan decides which runs to delete. runs are oldest first;

@@ -2,6 +2,8 @@ package backup_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"testing"
 	"time"
@@ -41,7 +43,9 @@ func TestRetentionPlan(t *testing.T) {
 // full run exists, the old chain goes.
 func TestRetentionKeepsWhatIncrementalsNeed(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 100, Seed: 13}, engine: smallPages})
+	eo := smallPages
+	eo.FileGrace = time.Nanosecond
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 100, Seed: 13}, engine: eo})
 	run1 := f.backup(ctx, pumpOptions{})
 	_ = f.env.Update("account", f.env.IDs("account")[0], map[string]any{"name": "x"})
 	run2 := f.backup(ctx, pumpOptions{})
@@ -54,7 +58,23 @@ func TestRetentionKeepsWhatIncrementalsNeed(t *testing.T) {
 		t.Fatalf("retention: %+v; want run 1 protected", res)
 	}
 	checkRunMatchesSimulator(t, f, run2.ID)
-	// A new full run: the old chain is no longer needed.
+	// A new full run: the old chain is no longer needed, nor the content of
+	// a document cleared before it.
+	var doc string
+	for _, id := range f.env.IDs("cr1_project") {
+		if row, _ := f.env.Get("cr1_project", id); row["cr1_document"] != nil {
+			fid := row["cr1_document"].(string)
+			_, _, data, _ := f.env.File(fid)
+			doc = sha256hex(data)
+			if err := f.env.Update("cr1_project", id, map[string]any{"cr1_document": nil}); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if _, err := f.blobs.Stat(ctx, backupformat.ContainerFiles, backupformat.FileBlob(doc)); err != nil {
+		t.Fatalf("the document was not backed up: %v", err)
+	}
 	f.dir.env.Policy.AlwaysFull = true
 	run3 := f.backup(ctx, pumpOptions{})
 	res, err = f.eng.ApplyRetention(ctx)
@@ -81,5 +101,15 @@ func TestRetentionKeepsWhatIncrementalsNeed(t *testing.T) {
 		t.Errorf("%d blobs of run 2 left", len(left))
 	}
 	checkRunMatchesSimulator(t, f, run3.ID)
+	if _, err := f.blobs.Stat(ctx, backupformat.ContainerFiles, backupformat.FileBlob(doc)); err == nil || res.FilesDeleted < 1 {
+		t.Errorf("the cleared document's content is still stored (files deleted: %d)", res.FilesDeleted)
+	}
+	if probs, err := backupformat.Verify(ctx, f.blobs, f.envID, run3.ID); err != nil || len(probs) > 0 {
+		t.Errorf("run 3 after file collection: %v %v", probs, err)
+	}
 }
 
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -52,7 +52,11 @@ func (e *Engine) Scan(ctx context.Context, m ScanMessage, deliveryCount int) err
 		m.Attempt++
 		body, _ := encode(m)
 		e.log.WarnContext(ctx, "scan throttled, re-queued", "run", m.Run, "retryAfter", ra)
-		return e.sender.Send(ctx, messaging.QueueScan, messaging.Message{ID: fmt.Sprintf("scan-%s-a%d", m.Run, m.Attempt), Body: body, Delay: ra})
+		if err := e.sender.Send(ctx, messaging.QueueScan, messaging.Message{ID: fmt.Sprintf("scan-%s-a%d", m.Run, m.Attempt), Body: body, Delay: ra}); err != nil {
+			return err
+		}
+		_, err := e.state.ModifyRun(ctx, m.Environment, m.Run, func(r *runstate.Run) (bool, error) { r.Throttled++; return true, nil })
+		return err
 	}
 	if deliveryCount >= e.opts.MaxDeliveries || isPermanent(err) {
 		e.log.ErrorContext(ctx, "scan failed, run failed", "run", m.Run, "error", err)
@@ -91,6 +95,19 @@ type tableMeta struct {
 	image      []string
 }
 
+// snapshot is the metadata snapshot (metadata.json.gz). While a scan is
+// throttled, what it has read so far is kept in metadata.partial.json.gz so
+// the re-queued scan goes on from there instead of starting over.
+type snapshot struct {
+	FormatVersion     int                                   `json:"formatVersion"`
+	Environment       string                                `json:"environment"`
+	Run               string                                `json:"run"`
+	TakenAt           time.Time                             `json:"takenAt"`
+	DopHint           int                                   `json:"dopHint"`
+	EntityDefinitions json.RawMessage                       `json:"entityDefinitions"`
+	Tables            map[string]map[string]json.RawMessage `json:"tables"`
+}
+
 func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) error {
 	env, err := e.dir.GetEnvironment(ctx, m.Environment)
 	if err != nil {
@@ -100,14 +117,36 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	if err != nil {
 		return err
 	}
-	c := clients[0]
-	who, err := c.WhoAmI(ctx)
+	snap, err := e.loadPartial(ctx, env.ID, run.ID)
 	if err != nil {
 		return err
 	}
-	defs, rawDefs, err := c.EntityDefinitions(ctx)
-	if err != nil {
+	// Metadata requests go round the identities; on a 429 what was read is
+	// kept and the scan is re-queued with the delay.
+	nreq := 0
+	next := func() *dataverse.Client { nreq++; return clients[nreq%len(clients)] }
+	throttled := func(err error) error {
+		if _, ok := dataverse.IsThrottled(err); ok {
+			if perr := e.savePartial(ctx, snap); perr != nil {
+				return perr
+			}
+		}
 		return err
+	}
+	if snap.EntityDefinitions == nil {
+		who, err := clients[0].WhoAmI(ctx)
+		if err != nil {
+			return err
+		}
+		_, raw, err := next().EntityDefinitions(ctx)
+		if err != nil {
+			return err
+		}
+		snap.DopHint, snap.EntityDefinitions = who.DopHint, raw
+	}
+	var defs []dataverse.EntityDefinition
+	if err := json.Unmarshal(snap.EntityDefinitions, &defs); err != nil {
+		return fmt.Errorf("entity definitions: %w", err)
 	}
 	slices.SortFunc(defs, func(a, b dataverse.EntityDefinition) int { return strings.Compare(a.LogicalName, b.LogicalName) })
 
@@ -117,9 +156,7 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		reason string
 	}
 	var plan []planned
-	snapshot := map[string]any{"formatVersion": backupformat.FormatVersion, "environment": env.ID, "run": run.ID,
-		"takenAt": e.opts.Now().UTC(), "entityDefinitions": rawDefs}
-	tablesMeta := map[string]any{}
+	parts := append([]string{"attributes"}, sortedKeys(dataverse.TableMetadataParts)...)
 	for _, d := range defs {
 		if !inScope(d.LogicalName, env.Policy) {
 			continue
@@ -131,45 +168,58 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		if d.EntitySetName == "" || d.PrimaryIDAttribute == "" {
 			p.reason = "no entity set or primary key in metadata"
 		}
-		attrs, rawAttrs, err := c.Attributes(ctx, d.LogicalName)
-		if err != nil {
-			if _, ok := dataverse.IsThrottled(err); ok {
-				return err
+		tm := snap.Tables[d.LogicalName]
+		if tm == nil {
+			tm = map[string]json.RawMessage{}
+			snap.Tables[d.LogicalName] = tm
+		}
+		for _, part := range parts {
+			if tm[part] != nil || tm[part+"Error"] != nil {
+				continue
 			}
-			tablesMeta[d.LogicalName] = map[string]any{"error": err.Error()}
-		} else {
-			tm := map[string]any{"attributes": rawAttrs}
-			for _, a := range attrs {
-				if a.LogicalName == "modifiedon" {
-					p.meta.modifiedOn = true
-				}
-				if a.IsFile() {
-					p.meta.files = append(p.meta.files, a.LogicalName)
-				}
-				if a.IsImage() {
-					p.meta.image = append(p.meta.image, a.LogicalName)
-				}
+			var v json.RawMessage
+			var err error
+			if part == "attributes" {
+				_, v, err = next().Attributes(ctx, d.LogicalName)
+			} else {
+				v, err = next().MetadataValue(ctx, d.LogicalName, dataverse.TableMetadataParts[part])
 			}
-			for part, sub := range dataverse.TableMetadataParts {
-				v, err := c.MetadataValue(ctx, d.LogicalName, sub)
-				if err != nil {
-					if _, ok := dataverse.IsThrottled(err); ok {
-						return err
-					}
-					tm[part+"Error"] = err.Error()
-					continue
+			if err != nil {
+				if _, ok := dataverse.IsThrottled(err); ok {
+					return throttled(err)
 				}
-				tm[part] = v
+				msg, _ := json.Marshal(err.Error())
+				tm[part+"Error"] = msg
+				continue
 			}
-			tablesMeta[d.LogicalName] = tm
+			tm[part] = v
+		}
+		var attrs []dataverse.AttributeDefinition
+		if raw := tm["attributes"]; raw != nil {
+			if err := json.Unmarshal(raw, &attrs); err != nil {
+				return fmt.Errorf("attributes of %s: %w", d.LogicalName, err)
+			}
+		}
+		for _, a := range attrs {
+			if a.LogicalName == "modifiedon" {
+				p.meta.modifiedOn = true
+			}
+			if a.IsFile() {
+				p.meta.files = append(p.meta.files, a.LogicalName)
+			}
+			if a.IsImage() {
+				p.meta.image = append(p.meta.image, a.LogicalName)
+			}
 		}
 		plan = append(plan, p)
 	}
-	snapshot["tables"] = tablesMeta
-	metaRef, err := e.writeMetadata(ctx, env.ID, run.ID, snapshot)
+	snap.TakenAt = e.opts.Now().UTC()
+	metaRef, err := e.writeMetadata(ctx, env.ID, run.ID, snap)
 	if err != nil {
 		return err
 	}
+	_ = e.blobs.Delete(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(env.ID, run.ID))
+	who := struct{ DopHint int }{snap.DopHint}
 
 	base, err := e.baseManifest(ctx, env.ID, run.ID)
 	if err != nil {
@@ -250,18 +300,64 @@ func inScope(table string, p Policy) bool {
 	return !slices.ContainsFunc(p.Exclude, func(s string) bool { return strings.EqualFold(s, table) })
 }
 
-func (e *Engine) writeMetadata(ctx context.Context, env, run string, snapshot map[string]any) (backupformat.BlobRef, error) {
+func gzipJSON(v any) (*bytes.Buffer, error) {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(gz).Encode(snapshot); err != nil {
-		return backupformat.BlobRef{}, err
+	if err := json.NewEncoder(gz).Encode(v); err != nil {
+		return nil, err
 	}
 	if err := gz.Close(); err != nil {
+		return nil, err
+	}
+	return &buf, nil
+}
+
+func (e *Engine) loadPartial(ctx context.Context, env, run string) (*snapshot, error) {
+	snap := &snapshot{FormatVersion: backupformat.FormatVersion, Environment: env, Run: run, Tables: map[string]map[string]json.RawMessage{}}
+	rc, err := e.blobs.Get(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(env, run))
+	if errors.Is(err, backupformat.ErrNotFound) {
+		return snap, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	gz, err := gzip.NewReader(rc)
+	if err != nil {
+		return snap, nil // unreadable: start over
+	}
+	if err := json.NewDecoder(gz).Decode(snap); err != nil || snap.Tables == nil {
+		return &snapshot{FormatVersion: backupformat.FormatVersion, Environment: env, Run: run, Tables: map[string]map[string]json.RawMessage{}}, nil
+	}
+	return snap, nil
+}
+
+func (e *Engine) savePartial(ctx context.Context, snap *snapshot) error {
+	buf, err := gzipJSON(snap)
+	if err != nil {
+		return err
+	}
+	_, err = e.blobs.Put(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(snap.Environment, snap.Run), buf, &backupformat.PutOptions{ContentType: "application/gzip"})
+	return err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (e *Engine) writeMetadata(ctx context.Context, env, run string, snap *snapshot) (backupformat.BlobRef, error) {
+	buf, err := gzipJSON(snap)
+	if err != nil {
 		return backupformat.BlobRef{}, err
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	ref := backupformat.BlobRef{Blob: backupformat.MetadataBlob(env, run), Bytes: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
-	if _, err := e.blobs.Put(ctx, backupformat.ContainerBackups, ref.Blob, &buf, &backupformat.PutOptions{ContentType: "application/gzip"}); err != nil {
+	if _, err := e.blobs.Put(ctx, backupformat.ContainerBackups, ref.Blob, buf, &backupformat.PutOptions{ContentType: "application/gzip"}); err != nil {
 		return ref, fmt.Errorf("write metadata snapshot: %w", err)
 	}
 	return ref, nil

@@ -17,8 +17,8 @@ type ScheduleResult struct {
 
 // Schedule creates a run for every enabled environment that is due and has
 // no run in progress (never two runs of one environment at once). A run
-// that made no progress for Options.StaleAfter is failed first, so a lost
-// message cannot block an environment forever.
+// that made no progress for Options.StallAfter is ended first (see
+// EndStalled), so a lost message cannot block an environment forever.
 func (e *Engine) Schedule(ctx context.Context) (ScheduleResult, error) {
 	var res ScheduleResult
 	envs, err := e.dir.ListEnvironments(ctx)
@@ -62,13 +62,14 @@ func (e *Engine) due(ctx context.Context, env Environment, now time.Time) (bool,
 	var last *runstate.Run
 	for _, r := range runs {
 		if !runstate.Terminal(r.Status) {
-			if now.Sub(r.CreatedAt) > e.opts.StaleAfter {
-				if err := e.failRun(ctx, env.ID, r.ID, fmt.Sprintf("no progress for %s: abandoned by the scheduler", e.opts.StaleAfter)); err != nil {
-					return false, "", err
-				}
-				continue
+			ended, err := e.EndStalled(ctx, r, now)
+			if err != nil {
+				return false, "", err
 			}
-			return false, "run " + r.ID + " in progress", nil
+			if !ended {
+				return false, "run " + r.ID + " in progress", nil
+			}
+			continue
 		}
 		last = r
 	}
@@ -76,4 +77,49 @@ func (e *Engine) due(ctx context.Context, env Environment, now time.Time) (bool,
 		return false, "last run " + last.ID + " is recent", nil
 	}
 	return true, "", nil
+}
+
+// EndStalled ends run if neither it nor any of its tasks changed for
+// Options.StallAfter: unfinished tables are marked failed with the reason
+// and the run is finalized. It reports whether the run was ended.
+func (e *Engine) EndStalled(ctx context.Context, r *runstate.Run, now time.Time) (bool, error) {
+	last := r.UpdatedAt
+	if last.IsZero() {
+		last = r.CreatedAt
+	}
+	tasks, err := e.state.ListTasks(ctx, r.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tasks {
+		if t.UpdatedAt.After(last) {
+			last = t.UpdatedAt
+		}
+	}
+	if now.Sub(last) < e.opts.StallAfter {
+		return false, nil
+	}
+	reason := fmt.Sprintf("no progress since %s (%s): ended by the scheduler", last.Format(time.RFC3339), e.opts.StallAfter)
+	e.log.WarnContext(ctx, "run stalled", "environment", r.Environment, "run", r.ID, "status", r.Status, "lastProgress", last)
+	if r.Status == runstate.RunPending || len(tasks) == 0 {
+		return true, e.failRun(ctx, r.Environment, r.ID, reason)
+	}
+	for _, t := range tasks {
+		if runstate.TaskTerminal(t.Status) {
+			continue
+		}
+		if _, err := e.state.ModifyTask(ctx, t.Run, t.Table, func(x *runstate.Task) (bool, error) {
+			if runstate.TaskTerminal(x.Status) {
+				return false, nil
+			}
+			x.Status, x.Reason = runstate.TaskFailed, reason
+			return true, nil
+		}); err != nil {
+			return false, err
+		}
+	}
+	if err := e.afterTable(ctx, r.Environment, r.ID); err != nil {
+		return false, err
+	}
+	return true, nil
 }

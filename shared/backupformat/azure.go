@@ -121,6 +121,9 @@ func (a *AzureBlobs) Stat(ctx context.Context, c, n string) (BlobInfo, error) {
 	if p.ETag != nil {
 		info.ETag = string(*p.ETag)
 	}
+	if p.LastModified != nil {
+		info.LastModified = *p.LastModified
+	}
 	return info, nil
 }
 
@@ -145,6 +148,9 @@ func (a *AzureBlobs) List(ctx context.Context, c, prefix string) ([]BlobInfo, er
 				}
 				if it.Properties.ETag != nil {
 					bi.ETag = string(*it.Properties.ETag)
+				}
+				if it.Properties.LastModified != nil {
+					bi.LastModified = *it.Properties.LastModified
 				}
 			}
 			out = append(out, bi)

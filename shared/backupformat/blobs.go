@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ErrNotFound is returned when a blob or container does not exist.
@@ -29,6 +30,8 @@ type BlobInfo struct {
 	Name string
 	Size int64
 	ETag string
+	// LastModified is set by List and Stat.
+	LastModified time.Time
 }
 
 // Blobs is blob storage as the format needs it. Implementations: azure
@@ -58,13 +61,14 @@ type MemoryBlobs struct {
 	blobs map[string][]byte
 	gen   int
 	etags map[string]int
+	mtime map[string]time.Time
 }
 
 var _ Blobs = (*MemoryBlobs)(nil)
 
 // NewMemoryBlobs returns an empty store.
 func NewMemoryBlobs() *MemoryBlobs {
-	return &MemoryBlobs{blobs: map[string][]byte{}, etags: map[string]int{}}
+	return &MemoryBlobs{blobs: map[string][]byte{}, etags: map[string]int{}, mtime: map[string]time.Time{}}
 }
 
 func key(c, n string) string { return c + "/" + n }
@@ -85,6 +89,7 @@ func (m *MemoryBlobs) Put(ctx context.Context, c, n string, r io.Reader, o *PutO
 	m.gen++
 	m.blobs[key(c, n)] = data
 	m.etags[key(c, n)] = m.gen
+	m.mtime[key(c, n)] = time.Now()
 	return BlobInfo{Name: n, Size: int64(len(data)), ETag: etagOf(m.gen)}, nil
 }
 
@@ -109,7 +114,7 @@ func (m *MemoryBlobs) Stat(ctx context.Context, c, n string) (BlobInfo, error) {
 	if !ok {
 		return BlobInfo{}, ErrNotFound
 	}
-	return BlobInfo{Name: n, Size: int64(len(d)), ETag: etagOf(m.etags[key(c, n)])}, nil
+	return BlobInfo{Name: n, Size: int64(len(d)), ETag: etagOf(m.etags[key(c, n)]), LastModified: m.mtime[key(c, n)]}, nil
 }
 
 // List implements Blobs.
@@ -120,7 +125,7 @@ func (m *MemoryBlobs) List(ctx context.Context, c, prefix string) ([]BlobInfo, e
 	for k, d := range m.blobs {
 		if strings.HasPrefix(k, key(c, prefix)) {
 			n := strings.TrimPrefix(k, c+"/")
-			out = append(out, BlobInfo{Name: n, Size: int64(len(d)), ETag: etagOf(m.etags[k])})
+			out = append(out, BlobInfo{Name: n, Size: int64(len(d)), ETag: etagOf(m.etags[k]), LastModified: m.mtime[k]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 )
 
 // PutFile stores the content read from r in ContainerFiles under its sha256,
@@ -110,6 +111,66 @@ func TableFiles(ctx context.Context, b Blobs, m *Manifest, table string, fn func
 	for _, f := range tm.Files {
 		if err := ReadFileRefs(ctx, b, f.Blob, fn); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// TableFileState streams the files held by the records of table as of run:
+// the file lists of every run of the table's chain applied like the
+// records (a record stored again in a later run has exactly the files that
+// run listed for it, so a cleared file column drops its file; a tombstoned
+// record has none). Order: by record id, then column.
+func TableFileState(ctx context.Context, b Blobs, env, run, table string, fn func(FileRef) error) error {
+	m, err := ReadManifest(ctx, b, env, run)
+	if err != nil {
+		return err
+	}
+	tm := m.Table(table)
+	if tm == nil || tm.Status != TableDone || len(tm.Chain) == 0 {
+		return fmt.Errorf("%w: %s in run %s", ErrTableNotInRun, table, run)
+	}
+	refs := map[string][]FileRef{}
+	for _, r := range tm.Chain {
+		rm := m
+		if r != run {
+			if rm, err = ReadManifest(ctx, b, env, r); err != nil {
+				return fmt.Errorf("run %s needs %s: %w", run, r, err)
+			}
+		}
+		// Every record stored in this run replaces what earlier runs listed.
+		if err := ReadTablePages(ctx, b, rm, table, func(_ PageRef, rec Record) error {
+			delete(refs, rec.ID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := TableFiles(ctx, b, rm, table, func(fr FileRef) error {
+			list := refs[fr.ID]
+			for i := range list {
+				if list[i].Column == fr.Column { // listed again (re-read phase): the later wins
+					list[i] = fr
+					return nil
+				}
+			}
+			refs[fr.ID] = append(list, fr)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	ids := make([]string, 0, len(refs))
+	for id := range refs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		list := refs[id]
+		sort.Slice(list, func(i, j int) bool { return list[i].Column < list[j].Column })
+		for _, fr := range list {
+			if err := fn(fr); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

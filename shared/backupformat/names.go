@@ -49,6 +49,12 @@ func ManifestBlob(env, run string) string { return RunPrefix(env, run) + "manife
 // MetadataBlob is the run's metadata snapshot (gzip JSON).
 func MetadataBlob(env, run string) string { return RunPrefix(env, run) + "metadata.json.gz" }
 
+// MetadataPartialBlob holds the metadata a throttled scan has read so far
+// (deleted once the snapshot is complete; not part of the format a reader sees).
+func MetadataPartialBlob(env, run string) string {
+	return RunPrefix(env, run) + "metadata.partial.json.gz"
+}
+
 // TablePrefix is the prefix of a table's blobs in a run.
 func TablePrefix(env, run, table string) string {
 	return RunPrefix(env, run) + "tables/" + strings.ToLower(table) + "/"

@@ -214,9 +214,9 @@ func IsRetrieveMultipleRefused(err error) bool {
 	return strings.Contains(re.Message, "'RetrieveMultiple' method does not support")
 }
 
-// IsTransient reports errors worth retrying later: 5xx, 408, network and
-// decode failures (connection reset, truncated body). 429 is separate
-// (IsThrottled); 4xx answers are permanent.
+// IsTransient reports errors worth retrying later: 429, 5xx, 408, token
+// acquisition failures, and errors without an HTTP answer (connection
+// resets, truncated or undecodable bodies). Other 4xx answers are permanent.
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
@@ -227,10 +227,6 @@ func IsTransient(err error) bool {
 	var re *ResponseError
 	if errors.As(err, &re) {
 		return re.StatusCode >= 500 || re.StatusCode == http.StatusRequestTimeout
-	}
-	var ae *AuthError
-	if errors.As(err, &ae) {
-		return true // token endpoint down or slow: retried by redelivery
 	}
 	return true
 }

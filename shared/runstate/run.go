@@ -67,6 +67,9 @@ type Run struct {
 	MetadataBytes  int64  `json:"metadataBytes,omitempty"`
 	MetadataSHA256 string `json:"metadataSha256,omitempty"`
 
+	// UpdatedAt is the time of the last write (set by the store).
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+
 	ETag azcore.ETag `json:"-"`
 }
 
@@ -88,7 +91,7 @@ type lock struct {
 // conditional write first, so two concurrent callers cannot both succeed.
 func (s *Store) CreateRun(ctx context.Context, env, trigger string) (*Run, error) {
 	now := s.now().UTC()
-	r := &Run{Environment: env, ID: NewRunID(now), Status: RunPending, Trigger: trigger, CreatedAt: now}
+	r := &Run{Environment: env, ID: NewRunID(now), Status: RunPending, Trigger: trigger, CreatedAt: now, UpdatedAt: now}
 	var l lock
 	etag, err := s.get(ctx, s.runs, env, lockRow, &l)
 	switch {
@@ -184,6 +187,7 @@ func (s *Store) GetRun(ctx context.Context, env, id string) (*Run, error) {
 
 // UpdateRun writes r if it has not changed since read (ErrConflict otherwise).
 func (s *Store) UpdateRun(ctx context.Context, r *Run) error {
+	r.UpdatedAt = s.now().UTC()
 	etag, err := s.update(ctx, s.runs, r.Environment, r.ID, r.Status, r, r.ETag)
 	if err != nil {
 		return err

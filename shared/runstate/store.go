@@ -51,7 +51,12 @@ type Store struct {
 
 // Open returns a Store on svc, creating the tables when missing.
 func Open(ctx context.Context, svc *aztables.ServiceClient) (*Store, error) {
-	s := &Store{runs: svc.NewClient(TableRuns), tasks: svc.NewClient(TableTasks), now: time.Now}
+	return OpenWithClock(ctx, svc, time.Now)
+}
+
+// OpenWithClock is Open with the clock that stamps CreatedAt/UpdatedAt (tests).
+func OpenWithClock(ctx context.Context, svc *aztables.ServiceClient, now func() time.Time) (*Store, error) {
+	s := &Store{runs: svc.NewClient(TableRuns), tasks: svc.NewClient(TableTasks), now: now}
 	for _, c := range []*aztables.Client{s.runs, s.tasks} {
 		if _, err := c.CreateTable(ctx, nil); err != nil && !hasCode(err, "TableAlreadyExists") {
 			return nil, fmt.Errorf("runstate: create table: %w", err)

@@ -76,6 +76,9 @@ type Task struct {
 	// them; a mismatch means a duplicate overwrote a page and it is re-hashed).
 	PageETags []string `json:"pageETags,omitempty"`
 
+	// UpdatedAt is the time of the last write (set by the store).
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+
 	ETag azcore.ETag `json:"-"`
 }
 
@@ -83,6 +86,7 @@ type Task struct {
 // replayed after a crash) are left as they are.
 func (s *Store) AddTasks(ctx context.Context, tasks []*Task) error {
 	for _, t := range tasks {
+		t.UpdatedAt = s.now().UTC()
 		etag, err := s.add(ctx, s.tasks, t.Run, t.Table, t.Status, t)
 		if errors.Is(err, ErrConflict) {
 			continue
@@ -108,6 +112,7 @@ func (s *Store) GetTask(ctx context.Context, run, table string) (*Task, error) {
 
 // UpdateTask writes t if unchanged since read (ErrConflict otherwise).
 func (s *Store) UpdateTask(ctx context.Context, t *Task) error {
+	t.UpdatedAt = s.now().UTC()
 	etag, err := s.update(ctx, s.tasks, t.Run, t.Table, t.Status, t, t.ETag)
 	if err != nil {
 		return err

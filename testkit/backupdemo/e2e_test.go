@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/functions"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
@@ -179,5 +180,92 @@ func dumpTasks(t *testing.T, s *backupdemo.Stack, run string) {
 	}
 	for _, tk := range tasks {
 		t.Logf("task %s: %s mode %s phase %s page %d sent %d records %d reason %q", tk.Table, tk.Status, tk.Mode, tk.Phase, tk.Page, tk.Sent, tk.Records, tk.Reason)
+	}
+}
+
+// TestScheduledRunsAndRetention: the ScheduleBackups timer (fired through
+// the dev host) starts one run for the enabled environment, a second firing
+// while it runs starts none, and ApplyRetention keeps the runs an
+// incremental builds on. Service protection limits are on (a small budget),
+// so 429s are met and waited out through delayed queue messages.
+func TestScheduledRunsAndRetention(t *testing.T) {
+	s := start(t, backupdemo.Options{Records: 300, Seed: 5,
+		Limits: dataversesim.Limits{Enabled: true, Window: 2 * time.Second, MaxRequests: 60, MaxExecution: time.Hour, MaxConcurrent: 52}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env, err := s.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPolicy(ctx, env, map[string]any{"enabled": true, "includeTables": []string{}, "excludeTables": []string{"postregarding", "postrole", "sharepointdocument"},
+		"incremental": true, "fullEveryDays": 7, "retentionDays": 0, "retentionCount": 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitRuns := func(n int) []runstate.Run {
+		t.Helper()
+		for {
+			runs, err := s.ListRuns(ctx, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) >= n {
+				return runs
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%d runs, want %d", len(runs), n)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	if err := s.FireTimer(ctx, "ScheduleBackups"); err != nil {
+		t.Fatal(err)
+	}
+	first := waitRuns(1)[0]
+	// Fire again while the first run is in progress (latency makes it last
+	// seconds; the firing takes milliseconds): no second run may start.
+	s.Sim.Demo().SetLatency(20 * time.Millisecond)
+	if err := s.FireTimer(ctx, "ScheduleBackups"); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := s.Wait(ctx, env, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Sim.Demo().SetLatency(0)
+	if runs := waitRuns(1); len(runs) != 1 {
+		t.Fatalf("a second run started while the first was in progress: %d runs", len(runs))
+	}
+	if r1.Status != runstate.RunSucceeded || r1.Trigger != runstate.TriggerSchedule || r1.Skipped != 0 {
+		t.Fatalf("first scheduled run: %s trigger %s skipped %d (%s)", r1.Status, r1.Trigger, r1.Skipped, r1.Reason)
+	}
+	if _, err := s.Sim.Demo().Create("account", map[string]any{"name": "scheduled change"}); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.Backup(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Kind != "incremental" || r2.Status != runstate.RunSucceeded {
+		t.Fatalf("second run: %s %s", r2.Kind, r2.Status)
+	}
+	if err := s.FireTimer(ctx, "ApplyRetention"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the timer runs in the background; nothing to poll for "kept"
+	runs, err := s.ListRuns(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 {
+		t.Fatalf("after retention (count 1, run 2 builds on run 1): %d runs, want both kept", len(runs))
+	}
+	n, probs, err := s.Verify(ctx, env, r2.ID)
+	if err != nil || n != 0 {
+		t.Fatalf("verify run 2: %v %v", probs, err)
+	}
+	t.Logf("throttled %d + %d times", r1.Throttled, r2.Throttled)
+	if r1.Throttled+r2.Throttled == 0 {
+		t.Errorf("no 429 met: the limits did not bite")
 	}
 }

@@ -98,7 +98,7 @@ func Scenario(ctx context.Context, s *Stack) (Summary, error) {
 	}
 	s.logf("verified run %s: %d problems %v", full.ID, nbad, first(probs, 5))
 	verified := nbad == 0 && full.Status == runstate.RunSucceeded
-	// The old state is checked again after the incremental (reconstruction at the old run).
+	before := s.SimState() // the old run must still give this state after the incremental
 	if _, err := s.Change(); err != nil {
 		return sum, err
 	}
@@ -112,6 +112,12 @@ func Scenario(ctx context.Context, s *Stack) (Summary, error) {
 	}
 	s.logf("verified run %s: %d problems %v", inc.ID, nbad, first(probs, 5))
 	verified = verified && nbad == 0 && inc.Status == runstate.RunSucceeded && inc.Kind == backupformat.KindIncremental
+	nbad, probs, err = s.VerifyAgainst(ctx, env, full.ID, before)
+	if err != nil {
+		return sum, err
+	}
+	s.logf("verified run %s again after the incremental (the state of its time): %d problems %v", full.ID, nbad, first(probs, 5))
+	verified = verified && nbad == 0
 	m, err := backupformat.ReadManifest(ctx, s.Blobs, env, inc.ID)
 	if err != nil {
 		return sum, err

@@ -303,11 +303,36 @@ func (s *API) Wait(ctx context.Context, env, run string) (*runstate.Run, error) 
 	}
 }
 
+// SimState is the simulator's state: table -> record id -> version.
+type SimState map[string]map[string]int64
+
+// SimState captures the demo organization's current state.
+func (s *Stack) SimState() SimState {
+	e := s.Sim.Demo()
+	out := SimState{}
+	for _, tb := range e.Tables() {
+		m := map[string]int64{}
+		for _, id := range e.IDs(tb) {
+			if row, ok := e.Get(tb, id); ok {
+				m[id], _ = row["@version"].(int64)
+			}
+		}
+		out[tb] = m
+	}
+	return out
+}
+
 // Verify checks a finished run against the simulator's current state:
 // every blob's checksum (backupformat.Verify), every done table's
 // reconstruction (ids and versions), and files byte for byte. It returns
 // the number of differences found (0 = verified) with a description.
 func (s *Stack) Verify(ctx context.Context, env, run string) (int, []string, error) {
+	return s.VerifyAgainst(ctx, env, run, s.SimState())
+}
+
+// VerifyAgainst is Verify against a state captured earlier (an old run
+// must still reconstruct the state of its time).
+func (s *Stack) VerifyAgainst(ctx context.Context, env, run string, state SimState) (int, []string, error) {
 	probs, err := backupformat.Verify(ctx, s.Blobs, env, run)
 	if err != nil {
 		return 0, nil, err
@@ -329,12 +354,7 @@ func (s *Stack) Verify(ctx context.Context, env, run string) (int, []string, err
 		if tm.Status != backupformat.TableDone {
 			continue
 		}
-		want := map[string]int64{}
-		for _, id := range e.IDs(tm.Name) {
-			if row, ok := e.Get(tm.Name, id); ok {
-				want[id], _ = row["@version"].(int64)
-			}
-		}
+		want := state[tm.Name]
 		got := map[string]int64{}
 		if err := backupformat.TableState(ctx, s.Blobs, env, run, tm.Name, func(r backupformat.Record) error {
 			got[r.ID] = r.Version
@@ -387,4 +407,42 @@ func (s *Stack) Verify(ctx context.Context, env, run string) (int, []string, err
 		return 0, nil, err
 	}
 	return len(out), out, nil
+}
+
+// ListRuns lists an environment's runs through the API, oldest first.
+func (s *API) ListRuns(ctx context.Context, env string) ([]runstate.Run, error) {
+	var out struct {
+		Value []runstate.Run `json:"value"`
+	}
+	if _, err := s.call(ctx, http.MethodGet, "/backups/"+env, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Value, nil
+}
+
+// SetPolicy replaces an environment's backup policy through the API.
+func (s *API) SetPolicy(ctx context.Context, env string, policy map[string]any) error {
+	_, err := s.call(ctx, http.MethodPut, "/environments/"+env+"/policy", policy, nil)
+	return err
+}
+
+// FireTimer runs a timer function now (POST /admin/functions/<name> with the
+// master key), as the Functions host allows.
+func (s *Stack) FireTimer(ctx context.Context, name string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Host.URL()+"/admin/functions/"+name, strings.NewReader(`{}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("x-functions-key", s.Host.MasterKey())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("fire %s: %d %s", name, resp.StatusCode, b)
+	}
+	return nil
 }
