@@ -39,12 +39,13 @@ func main() {
 	}
 	sum, err := backupdemo.Scenario(ctx, s)
 	s.Close()
+	b, _ := json.Marshal(sum)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "summary so far:", string(b))
 		fail(err)
 	}
-	b, _ := json.Marshal(sum)
 	fmt.Println(string(b))
-	if !sum.Backup.Verified {
+	if !sum.Backup.Verified || sum.Restore == nil || !sum.Restore.Identical {
 		os.Exit(1)
 	}
 }

@@ -88,7 +88,7 @@ type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
-// TestEndToEndFullAndIncremental is make demo's backup scenario through the
+// TestEndToEndFullAndIncremental is make demo's scenario through the
 // real custom-handler protocol: the demo organization connected through
 // the HTTP API, a full run, changes, an incremental run, both verified
 // against the simulator (record states, checksums, files byte for byte).
@@ -104,6 +104,11 @@ func TestEndToEndFullAndIncremental(t *testing.T) {
 	t.Logf("summary: %s", b)
 	if !sum.Backup.Verified || sum.Backup.Records == 0 || sum.Backup.Files == 0 || sum.Backup.IncrementalRecords == 0 {
 		t.Fatalf("scenario did not hold: %s", b)
+	}
+	// The restore part: deleted records (with notes, attachments, tasks, a
+	// file and an N:N link) back through the API, identical to before.
+	if r := sum.Restore; r == nil || !r.Identical || r.Restored != r.Deleted || r.Deleted < 5 || r.Links == 0 {
+		t.Fatalf("restore part did not hold: %s", b)
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 
 // Summary is the last line of make demo.
 type Summary struct {
-	Backup BackupSummary `json:"backup"`
+	Backup  BackupSummary   `json:"backup"`
+	Restore *RestoreSummary `json:"restore,omitempty"`
 }
 
 // BackupSummary sums the scenario's backups.
@@ -79,8 +80,9 @@ func (s *Stack) Change() (int, error) {
 	return n, nil
 }
 
-// Scenario is make demo's backup part: connect, full backup, changes,
-// incremental backup, verify both runs.
+// Scenario is make demo: connect, full backup, changes, incremental backup,
+// verify both runs; then delete a slice of the organization and restore the
+// deleted records of the last run through the API.
 func Scenario(ctx context.Context, s *Stack) (Summary, error) {
 	var sum Summary
 	start := time.Now()
@@ -125,7 +127,9 @@ func Scenario(ctx context.Context, s *Stack) (Summary, error) {
 	sum.Backup = BackupSummary{Runs: 2, Tables: m.Totals.Tables, Records: full.Records, Files: full.Files + inc.Files,
 		Bytes: full.Bytes + full.FileBytes + inc.Bytes + inc.FileBytes, Seconds: time.Since(start).Seconds(),
 		Throttled: full.Throttled + inc.Throttled, Verified: verified, IncrementalRecords: inc.Records + inc.Deletes}
-	return sum, nil
+	rs, err := s.RestoreDeleted(ctx, env, inc.ID)
+	sum.Restore = &rs
+	return sum, err
 }
 
 func first(s []string, n int) []string {
