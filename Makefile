@@ -56,15 +56,34 @@ $(STATICCHECK):
 lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
+# The race detector over the packages with concurrency (the engines' tests
+# that run deliveries in parallel), then each fuzz target briefly (its
+# committed corpus in testdata/fuzz is also run by the plain pass).
+RACE_PKGS := ./devhost ./shared/messaging ./shared/customhandler ./shared/dataverse ./shared/runstate ./shared/backupformat
+RACE_BACKUP := TestDuplicateDeliveries|TestScanDeliveredTwiceAtOnce|TestServiceProtectionLimits|TestChaosDeliveryOrderAndDuplicates|TestStorageStoppedAndRestartedMidRun
+RACE_RESTORE := TestKilledRestoreResumes|TestThrottledRestoreLosesNothing
+RACE_API := TestAPIFlowAndNoSecrets|TestAPIBadInputCorpus
+FUZZTIME ?= 5s
+FUZZ_TARGETS := ./shared/customhandler:FuzzDecodeInvocation ./shared/dataverse:FuzzDecodePage ./shared/dataverse:FuzzParseBatchResponse \
+	./devhost:FuzzParseSchedule ./functions:FuzzDecodeRequest
+
 test: node-deps go-deps vet lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -race -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
+	$(GO) test -count=1 -race -timeout $(TEST_TIMEOUT) ./shared/backup -run '^($(RACE_BACKUP))$$'
+	$(GO) test -count=1 -race -timeout $(TEST_TIMEOUT) ./shared/restore -run '^($(RACE_RESTORE))$$'
+	$(GO) test -count=1 -race -timeout $(TEST_TIMEOUT) ./functions -run '^($(RACE_API))$$'
+	set -e; for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 demo: node-deps go-deps app-local
 	$(GO) run ./cmd/demo -app .local/app
 
-bench:
-	@echo "make bench: not built yet (arrives with the benchmarks issue)" >&2
-	@exit 1
+# Benchmarks (issue 8): prints the table, writes bench/results/latest.json and
+# BENCHMARKS.md. BENCH_FLAGS=-quick for development, -scale-1m for the 1M point.
+bench: node-deps go-deps app-local
+	$(GO) run ./bench -app .local/app $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(DIST) .local

@@ -22,7 +22,7 @@ func TestDistLayout(t *testing.T) {
 	var host struct {
 		Version       string
 		CustomHandler struct {
-			Description struct{ DefaultExecutablePath string }
+			Description                 struct{ DefaultExecutablePath string }
 			EnableForwardingHTTPRequest bool `json:"enableForwardingHttpRequest"`
 		}
 	}

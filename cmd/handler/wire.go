@@ -39,7 +39,7 @@ func wireDomain(ctx context.Context, app *functions.App, cfg *config.Config, cre
 	svc, err := connections.NewService(connections.Options{
 		Store: store, Secrets: sec, ExtraCA: extraCA, AllowedHosts: cfg.DataverseAllowedHosts,
 		EnableNew: cfg.DiscoveryEnableNew, Log: log,
-		Identity: identity.Options{AuthorityHost: cfg.EntraAuthorityHost, ManagedIdentityClientID: cfg.AzureClientID, ExtraCA: extraCA},
+		Identity:  identity.Options{AuthorityHost: cfg.EntraAuthorityHost, ManagedIdentityClientID: cfg.AzureClientID, ExtraCA: extraCA},
 		Endpoints: connections.Endpoints{GlobalDiscovery: cfg.DiscoveryURL, PowerPlatformAdmin: cfg.PowerPlatformAdminURL, Graph: cfg.GraphURL},
 	})
 	if err != nil {

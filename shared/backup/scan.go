@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -357,10 +358,32 @@ func (e *Engine) writeMetadata(ctx context.Context, env, run string, snap *snaps
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	ref := backupformat.BlobRef{Blob: backupformat.MetadataBlob(env, run), Bytes: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
-	if _, err := e.blobs.Put(ctx, backupformat.ContainerBackups, ref.Blob, buf, &backupformat.PutOptions{ContentType: "application/gzip"}); err != nil {
+	_, err = e.blobs.Put(ctx, backupformat.ContainerBackups, ref.Blob, buf, &backupformat.PutOptions{ContentType: "application/gzip", IfNotExists: true})
+	if errors.Is(err, backupformat.ErrExists) {
+		// Another delivery of this scan (a duplicate, a crashed attempt, or
+		// one that outlived its lock) stored a snapshot first: keep it and
+		// record its checksum, so the run never names a blob that a later
+		// delivery overwrote under it.
+		return existingRef(ctx, e.blobs, ref.Blob)
+	}
+	if err != nil {
 		return ref, fmt.Errorf("write metadata snapshot: %w", err)
 	}
 	return ref, nil
+}
+
+func existingRef(ctx context.Context, b backupformat.Blobs, name string) (backupformat.BlobRef, error) {
+	rc, err := b.Get(ctx, backupformat.ContainerBackups, name)
+	if err != nil {
+		return backupformat.BlobRef{}, fmt.Errorf("read metadata snapshot: %w", err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		return backupformat.BlobRef{}, fmt.Errorf("read metadata snapshot: %w", err)
+	}
+	return backupformat.BlobRef{Blob: name, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // baseManifest returns the manifest of env's latest finished run with a

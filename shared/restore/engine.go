@@ -265,7 +265,22 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 	if err != nil {
 		return fail(err)
 	}
-	p := &planner{e: e, job: j, req: &req, src: e.opts.SourceFor(req.Environment, req.Run), meta: meta, c: clients[0],
+	// The run and the runs it builds on must verify, unless the request
+	// accepts restoring only the intact tables.
+	src := e.opts.SourceFor(req.Environment, req.Run)
+	dmg, err := verifySource(ctx, e.blobs, req.Environment, req.Run)
+	if err != nil {
+		return fail(err)
+	}
+	if len(dmg.problems) > 0 {
+		if !req.ProceedIfDamaged {
+			return fail(&PermanentError{fmt.Sprintf("run %s fails verification (%s); nothing was restored: set proceedIfDamaged to restore the intact tables (damaged: %s)",
+				req.Run, dmg, strings.Join(dmg.tableList(), ", "))})
+		}
+		j.Notes = append(j.Notes, fmt.Sprintf("run %s fails verification (%s); tables left out: %s", req.Run, dmg, strings.Join(dmg.tableList(), ", ")))
+		src = intactSource{Source: src, skip: dmg.tables}
+	}
+	p := &planner{e: e, job: j, req: &req, src: src, meta: meta, c: clients[0],
 		srcT: map[string]map[string]*srec{}, liveT: map[string]map[string]map[string]json.RawMessage{},
 		chosen: map[string]*cand{}, unmapped: map[string]*Unmapped{}, fileCache: map[string]map[string]backupformat.FileRef{}}
 	chunks, phases, err := p.plan(ctx)

@@ -42,6 +42,10 @@ type Request struct {
 	DryRun  bool       `json:"dryRun,omitempty"`
 	// Mapping overrides reference mapping: table -> source id -> target id.
 	Mapping map[string]map[string]string `json:"mapping,omitempty"`
+	// ProceedIfDamaged restores the tables that verify when the run (or a
+	// run it builds on) fails verification; without it such a job fails
+	// before anything is written, naming the damaged blobs.
+	ProceedIfDamaged bool `json:"proceedIfDamaged,omitempty"`
 }
 
 // Scope selects what is restored.

@@ -3,6 +3,7 @@ package runstate
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -112,6 +113,15 @@ func (s *Store) CreateRun(ctx context.Context, env, trigger string) (*Run, error
 			}
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, err
+			}
+			// A lock whose run row is not written yet belongs to a CreateRun
+			// in progress: taking it would start a second run. Only a lock
+			// left by a crash between the two writes (older than a minute,
+			// by the time in its run id) is taken over.
+			if errors.Is(err, ErrNotFound) {
+				if at, perr := time.Parse(RunIDTimeLayout, strings.SplitN(l.RunID, "-", 2)[0]); perr == nil && now.Sub(at) < time.Minute {
+					return nil, &ActiveError{RunID: l.RunID}
+				}
 			}
 		}
 		if _, err := s.update(ctx, s.runs, env, lockRow, "lock", lock{RunID: r.ID}, etag); err != nil {
