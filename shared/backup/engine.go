@@ -58,6 +58,11 @@ type Options struct {
 	MaxConcurrency int
 	// PageSize is the Prefer: odata.maxpagesize (default 5000).
 	PageSize int
+	// SweepPageSize is the page size of the id sweep (default 5000): the
+	// first incremental after a full read reads the table's primary keys
+	// only, SweepPageSize per request, to find records deleted during the
+	// full read (see sweep.go).
+	SweepPageSize int
 	// MaxDeliveries is the queue's max delivery count (default 10): on that
 	// delivery a failing page marks its table failed instead of failing.
 	MaxDeliveries int
@@ -107,6 +112,9 @@ func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender 
 	}
 	if o.PageSize <= 0 || o.PageSize > dataverse.MaxPageSize {
 		o.PageSize = dataverse.MaxPageSize
+	}
+	if o.SweepPageSize <= 0 || o.SweepPageSize > dataverse.MaxPageSize {
+		o.SweepPageSize = dataverse.MaxPageSize
 	}
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = 10

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
@@ -69,7 +70,11 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 	link, tracking := e.pageLink(t)
 	var res pageResult
 	for attempt := 0; ; attempt++ {
-		res, err = e.writePage(ctx, c, t, m.Page, link, tracking)
+		if t.Phase == backupformat.PhaseSweep {
+			res, err = e.sweepPage(ctx, c, t, m.Page, link)
+		} else {
+			res, err = e.writePage(ctx, c, t, m.Page, link, tracking)
+		}
 		if err == nil || attempt >= 2 || !retryNow(err) {
 			break
 		}
@@ -98,6 +103,10 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 		return nil // a duplicate got there first and carries on
 	}
 	e.log.DebugContext(ctx, "page stored", "run", m.Run, "table", m.Table, "page", m.Page, "records", res.stats.Records, "deletes", res.stats.Deletes)
+	if res.sweep && t.Swept {
+		e.log.InfoContext(ctx, "id sweep ended", "run", m.Run, "table", m.Table, "liveIds", t.SweepIDs, "backupIds", t.SweepBackupIDs, "tombstones", t.SweepTombstones)
+		e.dropSweepIDs(ctx, t, m.Page)
+	}
 	if err := e.sendNext(ctx, t, m); err != nil {
 		return err
 	}
@@ -114,7 +123,7 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 // tracking is asked for.
 func (e *Engine) pageLink(t *runstate.Task) (string, bool) {
 	if t.NextLink != "" {
-		return t.NextLink, t.Phase != backupformat.PhaseReread && t.ChangeTracking
+		return t.NextLink, t.Phase != backupformat.PhaseReread && t.Phase != backupformat.PhaseSweep && t.ChangeTracking
 	}
 	switch t.Phase {
 	case backupformat.PhaseDelta:
@@ -122,6 +131,8 @@ func (e *Engine) pageLink(t *runstate.Task) (string, bool) {
 	case backupformat.PhaseReread:
 		f := "modifiedon ge " + t.RereadFrom.UTC().Format("2006-01-02T15:04:05Z")
 		return dataverse.CollectionQuery(t.EntitySet, nil, f), false
+	case backupformat.PhaseSweep:
+		return dataverse.CollectionQuery(t.EntitySet, []string{t.PrimaryID}, ""), false
 	default:
 		return dataverse.CollectionQuery(t.EntitySet, nil, ""), t.ChangeTracking
 	}
@@ -134,6 +145,14 @@ type pageResult struct {
 	files    *backupformat.BlobRef
 	fileRefs int
 	started  time.Time
+	// Id sweep pages (phase sweep): sweepIDs live ids read; on the last
+	// page sweepBackup ids compared, sweepTombstones tombstones written, and
+	// sweepPage says a page blob of tombstones was stored.
+	sweep           bool
+	sweepPage       bool
+	sweepIDs        int64
+	sweepBackup     int64
+	sweepTombstones int64
 }
 
 // writePage reads one page and streams it into its blob. The page is
@@ -265,11 +284,16 @@ func (e *Engine) applyPage(t *runstate.Task, n int, res pageResult) {
 		t.FullStartedAt = res.started
 	}
 	t.Page = n
-	t.Pages = append(t.Pages, backupformat.PageRef{N: n, Phase: t.Phase, Blob: backupformat.PageBlob(t.Environment, t.Run, t.Table, n), PageStats: res.stats})
-	t.PageETags = append(t.PageETags, res.etag)
-	t.Records += res.stats.Records
-	t.Deletes += res.stats.Deletes
-	t.Bytes += res.stats.Bytes
+	if res.sweep {
+		t.SweepIDs += res.sweepIDs
+	}
+	if !res.sweep || res.sweepPage {
+		t.Pages = append(t.Pages, backupformat.PageRef{N: n, Phase: t.Phase, Blob: backupformat.PageBlob(t.Environment, t.Run, t.Table, n), PageStats: res.stats})
+		t.PageETags = append(t.PageETags, res.etag)
+		t.Records += res.stats.Records
+		t.Deletes += res.stats.Deletes
+		t.Bytes += res.stats.Bytes
+	}
 	if res.page.NextLink != "" {
 		t.NextLink = res.page.NextLink
 		return
@@ -289,6 +313,18 @@ func (e *Engine) applyPage(t *runstate.Task, n int, res pageResult) {
 			t.Phase = backupformat.PhaseReread
 			return
 		}
+		if t.Sweep {
+			t.Phase, t.SweepFrom = backupformat.PhaseSweep, n+1
+			return
+		}
+	case backupformat.PhaseReread:
+		if t.Sweep {
+			t.Phase, t.SweepFrom = backupformat.PhaseSweep, n+1
+			return
+		}
+	case backupformat.PhaseSweep:
+		t.Swept = true
+		t.SweepBackupIDs, t.SweepTombstones = res.sweepBackup, res.sweepTombstones
 	}
 	// Every phase is read.
 	if len(t.FileColumns)+len(t.ImageColumns) > 0 {
@@ -302,7 +338,7 @@ func (e *Engine) applyPage(t *runstate.Task, n int, res pageResult) {
 // the files message of the page (tables with file or image columns), then
 // notes them sent.
 func (e *Engine) sendNext(ctx context.Context, t *runstate.Task, m ExtractMessage) error {
-	if len(t.FileColumns)+len(t.ImageColumns) > 0 {
+	if len(t.FileColumns)+len(t.ImageColumns) > 0 && hasPage(t, m.Page) {
 		fm := FilesMessage{Environment: m.Environment, Run: m.Run, Table: m.Table, Page: m.Page}
 		body, _ := encode(fm)
 		if err := e.sender.Send(ctx, messaging.QueueFiles, messaging.Message{ID: filesID(fm), Body: body}); err != nil {
@@ -324,6 +360,12 @@ func (e *Engine) sendNext(ctx context.Context, t *runstate.Task, m ExtractMessag
 		return true, nil
 	})
 	return err
+}
+
+// hasPage reports whether page n of t stored records (id sweep pages but
+// the last store none).
+func hasPage(t *runstate.Task, n int) bool {
+	return slices.ContainsFunc(t.Pages, func(p backupformat.PageRef) bool { return p.N == n })
 }
 
 // pageFailed decides what a failed page read means.
@@ -388,6 +430,7 @@ func (e *Engine) fallbackToFull(ctx context.Context, t *runstate.Task, m Extract
 		dropped = x.Pages
 		x.Mode, x.Phase, x.NextLink, x.DeltaLink = backupformat.ModeFull, backupformat.PhaseFull, "", ""
 		x.RereadFrom, x.FullStartedAt = time.Time{}, time.Time{}
+		x.Sweep = false // a full read needs no id sweep
 		x.Chain = []string{x.Run}
 		x.Pages, x.PageETags = nil, nil
 		x.Records, x.Deletes, x.Bytes = 0, 0, 0

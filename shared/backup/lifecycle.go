@@ -192,6 +192,9 @@ func (e *Engine) tableManifest(ctx context.Context, t *runstate.Task) (backupfor
 	}
 	tm.Chain, tm.DeltaLink, tm.FullStartedAt = t.Chain, t.DeltaLink, t.FullStartedAt
 	tm.RereadPending = t.Mode == backupformat.ModeFull && t.RereadPending
+	if t.Swept {
+		tm.Sweep = &backupformat.Sweep{LiveIDs: t.SweepIDs, BackupIDs: t.SweepBackupIDs, Tombstones: t.SweepTombstones}
+	}
 	for i, p := range t.Pages {
 		info, err := e.blobs.Stat(ctx, backupformat.ContainerBackups, p.Blob)
 		if err != nil {

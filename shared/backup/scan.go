@@ -261,6 +261,12 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 				if bt.RereadPending && !bt.FullStartedAt.IsZero() {
 					t.RereadFrom = bt.FullStartedAt.Add(-e.opts.ClockSkew)
 				}
+				// Deletions made during the full read after the record's page
+				// was read are in neither the full read nor this delta (the
+				// delta link comes with the last page): the first incremental
+				// sweeps the ids to find them. Tables read in full (no change
+				// tracking, expired token, no modifiedon) need no sweep.
+				t.Sweep = bt.RereadPending
 			}
 		}
 		tasks = append(tasks, t)

@@ -98,6 +98,16 @@ func TestTableStateAppliesChain(t *testing.T) {
 			t.Errorf("state at %s: %s, want %s", run, got, want)
 		}
 	}
+	// TableIDs gives the ids of the same states without the records.
+	for run, want := range map[string]string{"r1": "a,b,c,d", "r2": "a,b,d,e", "r3": "b,d,e,f"} {
+		var ids []string
+		if err := TableIDs(ctx, b, env, run, "account", func(id string) error { ids = append(ids, id); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(ids, ","); got != want {
+			t.Errorf("ids at %s: %s, want %s", run, got, want)
+		}
+	}
 	m3, _ := ReadManifest(ctx, b, env, "r3")
 	if strings.Join(m3.BuildsOn, ",") != "r1,r2" || m3.FormatVersion != FormatVersion {
 		t.Errorf("buildsOn %v version %d", m3.BuildsOn, m3.FormatVersion)

@@ -36,6 +36,9 @@ const (
 	PhaseFull   = "full"   // a page of a full read
 	PhaseReread = "reread" // records with modifiedon >= the full load's start
 	PhaseDelta  = "delta"  // a change-tracking delta page
+	// PhaseSweep: tombstones of the id sweep (first incremental after a
+	// full read): records in the previous run's state that no longer exist.
+	PhaseSweep = "sweep"
 )
 
 // Manifest describes a finished run: what it holds and what it builds on.
@@ -69,6 +72,9 @@ type Totals struct {
 	Files     int64 `json:"files"`
 	FileBytes int64 `json:"fileBytes"`
 	Throttled int64 `json:"throttled"`
+	// SweepTombstones sums the tombstones written by id sweeps (also
+	// counted in Deletes).
+	SweepTombstones int64 `json:"sweepTombstones,omitempty"`
 }
 
 // BlobRef names a blob with its size and sha256.
@@ -115,6 +121,19 @@ type TableManifest struct {
 	// modifiedon at or after it (changes made during the full read).
 	FullStartedAt time.Time `json:"fullStartedAt,omitzero"`
 	RereadPending bool      `json:"rereadPending,omitempty"`
+	// Sweep is set when the run swept the table's ids (first incremental
+	// after a full read): see docs/storage-format.md.
+	Sweep *Sweep `json:"sweep,omitempty"`
+}
+
+// Sweep reports the id sweep of a table in a run: LiveIDs ids read from
+// Dataverse, BackupIDs ids in the previous run's state (less the tombstones
+// of this run's delta), Tombstones the ids of the latter absent from the
+// former, written as tombstones in the table's last page (phase sweep).
+type Sweep struct {
+	LiveIDs    int64 `json:"liveIds"`
+	BackupIDs  int64 `json:"backupIds"`
+	Tombstones int64 `json:"tombstones"`
 }
 
 // Table returns the manifest of table name, or nil.
@@ -148,6 +167,9 @@ func (m *Manifest) Normalize() {
 		t.Files += tm.FileCount
 		t.FileBytes += tm.FileBytes
 		t.Throttled += tm.Throttled
+		if tm.Sweep != nil {
+			t.SweepTombstones += tm.Sweep.Tombstones
+		}
 		for _, r := range tm.Chain {
 			if r != m.Run && !seen[r] {
 				seen[r] = true

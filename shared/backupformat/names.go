@@ -66,6 +66,13 @@ func PageBlob(env, run, table string, n int) string {
 	return TablePrefix(env, run, table) + fmt.Sprintf("page-%06d.ndjson.gz", n)
 }
 
+// SweepIDsBlob holds the ids read by page n of a table's id sweep (engine
+// scratch data, deleted when the sweep ends; not part of the format a
+// reader sees).
+func SweepIDsBlob(env, run, table string, n int) string {
+	return TablePrefix(env, run, table) + fmt.Sprintf("sweep-%06d.ids", n)
+}
+
 // FileRefsBlob lists the files referenced by the records of page n (NDJSON
 // FileRef lines), written by the files step.
 func FileRefsBlob(env, run, table string, n int) string {

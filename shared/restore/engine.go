@@ -399,7 +399,9 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 		case fatal != "":
 			x.Status, x.Error = StatusFailed, fatal
 		case c.Failed == 0:
-			x.Status = StatusSucceeded
+			// An earlier failed delivery may have left its error text on
+			// the job; a job that succeeded carries none.
+			x.Status, x.Error = StatusSucceeded, ""
 		case ok == 0:
 			x.Status = StatusFailed
 		default:

@@ -56,7 +56,19 @@ type Task struct {
 	RereadFrom    time.Time `json:"rereadFrom,omitzero"`
 	// RereadPending is set on a full read with change tracking: the next run
 	// must re-read records modified since FullStartedAt.
-	RereadPending  bool     `json:"rereadPending,omitempty"`
+	RereadPending bool `json:"rereadPending,omitempty"`
+	// Sweep asks for the id sweep after the delta (and re-read) phases: set
+	// on the first incremental after a full read (see docs/storage-format.md).
+	// SweepFrom is the first page number of the sweep phase; Swept says the
+	// sweep ended; SweepIDs counts the live ids read so far, SweepBackupIDs
+	// the ids compared with, SweepTombstones the tombstones written.
+	Sweep           bool  `json:"sweep,omitempty"`
+	SweepFrom       int   `json:"sweepFrom,omitempty"`
+	Swept           bool  `json:"swept,omitempty"`
+	SweepIDs        int64 `json:"sweepIds,omitempty"`
+	SweepBackupIDs  int64 `json:"sweepBackupIds,omitempty"`
+	SweepTombstones int64 `json:"sweepTombstones,omitempty"`
+
 	Chain          []string `json:"chain,omitempty"`
 	FallbackReason string   `json:"fallbackReason,omitempty"`
 	Reason         string   `json:"reason,omitempty"`
