@@ -9,14 +9,14 @@ package audit
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 	"github.com/google/uuid"
 )
 
@@ -53,11 +53,8 @@ type TableLog struct{ tc *aztables.Client }
 
 // NewTableLog opens the audit table, creating it when missing.
 func NewTableLog(ctx context.Context, svc *aztables.ServiceClient) (*TableLog, error) {
-	if _, err := svc.CreateTable(ctx, Table, nil); err != nil {
-		var re *azcore.ResponseError
-		if !errors.As(err, &re) || re.ErrorCode != "TableAlreadyExists" {
-			return nil, fmt.Errorf("audit: create table: %w", err)
-		}
+	if err := storageaccount.EnsureTables(ctx, svc, Table); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return &TableLog{tc: svc.NewClient(Table)}, nil
 }

@@ -9,6 +9,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/azerr"
+	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 )
 
 // Table names and partition keys. Both tables hold one small partition each
@@ -31,10 +34,8 @@ type Store struct {
 
 // NewStore returns a Store over svc, creating the tables when missing.
 func NewStore(ctx context.Context, svc *aztables.ServiceClient) (*Store, error) {
-	for _, name := range []string{TableConnections, TableEnvironments} {
-		if _, err := svc.CreateTable(ctx, name, nil); err != nil && !hasCode(err, "TableAlreadyExists") {
-			return nil, fmt.Errorf("connections: create table %s: %s", name, shortErr(err))
-		}
+	if err := storageaccount.EnsureTables(ctx, svc, TableConnections, TableEnvironments); err != nil {
+		return nil, fmt.Errorf("connections: %w", err)
 	}
 	return &Store{conns: svc.NewClient(TableConnections), envs: svc.NewClient(TableEnvironments)}, nil
 }
@@ -64,20 +65,7 @@ func translate(op string, err error) error {
 	return fmt.Errorf("%s: %s", op, shortErr(err))
 }
 
-func hasCode(err error, code string) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.ErrorCode == code
-}
-
-func shortErr(err error) string {
-	s := err.Error()
-	for i, c := range s {
-		if c == '\n' {
-			return s[:i]
-		}
-	}
-	return s
-}
+var shortErr = azerr.Short
 
 func (s *Store) put(ctx context.Context, tc *aztables.Client, id, etag string, doc any, cols entity) (string, error) {
 	data, err := json.Marshal(doc)

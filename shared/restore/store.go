@@ -10,6 +10,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/azerr"
+	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 )
 
 // Table Storage tables of restore jobs.
@@ -153,34 +156,13 @@ type Store struct {
 // OpenStore returns a Store on svc, creating the tables when missing.
 func OpenStore(ctx context.Context, svc *aztables.ServiceClient) (*Store, error) {
 	s := &Store{jobs: svc.NewClient(TableJobs), results: svc.NewClient(TableResults)}
-	for _, c := range []*aztables.Client{s.jobs, s.results} {
-		if _, err := c.CreateTable(ctx, nil); err != nil && !hasCode(err, "TableAlreadyExists") {
-			return nil, fmt.Errorf("restore: create table: %w", err)
-		}
+	if err := storageaccount.EnsureTables(ctx, svc, Tables()...); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
 	return s, nil
 }
 
-func hasCode(err error, codes ...string) bool {
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	for _, c := range codes {
-		if re.ErrorCode == c {
-			return true
-		}
-	}
-	return false
-}
-
-func statusOf(err error) int {
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
+var statusOf = azerr.Status
 
 const jobPartition = "job"
 

@@ -13,6 +13,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/azerr"
+	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 )
 
 // Table names used by the app's run state. The infra tests compare them with
@@ -57,34 +60,16 @@ func Open(ctx context.Context, svc *aztables.ServiceClient) (*Store, error) {
 // OpenWithClock is Open with the clock that stamps CreatedAt/UpdatedAt (tests).
 func OpenWithClock(ctx context.Context, svc *aztables.ServiceClient, now func() time.Time) (*Store, error) {
 	s := &Store{runs: svc.NewClient(TableRuns), tasks: svc.NewClient(TableTasks), now: now}
-	for _, c := range []*aztables.Client{s.runs, s.tasks} {
-		if _, err := c.CreateTable(ctx, nil); err != nil && !hasCode(err, "TableAlreadyExists") {
-			return nil, fmt.Errorf("runstate: create table: %w", err)
-		}
+	if err := storageaccount.EnsureTables(ctx, svc, Tables()...); err != nil {
+		return nil, fmt.Errorf("runstate: %w", err)
 	}
 	return s, nil
 }
 
-func hasCode(err error, codes ...string) bool {
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	for _, c := range codes {
-		if re.ErrorCode == c {
-			return true
-		}
-	}
-	return false
-}
-
-func statusOf(err error) int {
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
+var (
+	hasCode  = azerr.HasCode
+	statusOf = azerr.Status
+)
 
 // translate maps SDK errors to the package's sentinels, in one place.
 func translate(err error) error {

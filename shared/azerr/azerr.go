@@ -1,0 +1,46 @@
+// Package azerr reads Azure SDK errors the same way in every package: the
+// service's error code, the HTTP status, and a one-line message without the
+// request dump the SDK appends (which is noise in logs and API answers).
+package azerr
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+)
+
+// Code is the service error code of err ("" when err is not a service error).
+func Code(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.ErrorCode
+	}
+	return ""
+}
+
+// HasCode reports whether err is a service error with one of codes.
+func HasCode(err error, codes ...string) bool {
+	c := Code(err)
+	for _, want := range codes {
+		if c != "" && c == want {
+			return true
+		}
+	}
+	return false
+}
+
+// Status is the HTTP status of err (0 when err is not a service error).
+func Status(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
+}
+
+// Short is the first line of err's message.
+func Short(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
