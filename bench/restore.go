@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
+	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+)
+
+// inproc runs the backup and restore engines in this process against
+// Azurite and the simulator, delivering their messages one at a time as the
+// host would (restore.Options.OneByOne, the comparison, is an engine option
+// the handler does not expose).
+type inproc struct {
+	sim    *dataversesim.Server
+	envID  string
+	cs     []*dataverse.Client
+	st     *runstate.Store
+	blobs  backupformat.Blobs
+	sender *messaging.MemorySender
+	bk     *backup.Engine
+	store  *restore.Store
+	log    *slog.Logger
+}
+
+func (p *inproc) ListEnvironments(context.Context) ([]backup.Environment, error) {
+	return []backup.Environment{p.environment()}, nil
+}
+func (p *inproc) GetEnvironment(context.Context, string) (backup.Environment, error) {
+	return p.environment(), nil
+}
+func (p *inproc) Clients(context.Context, backup.Environment) ([]*dataverse.Client, error) {
+	return p.cs, nil
+}
+func (p *inproc) environment() backup.Environment {
+	return backup.Environment{ID: p.envID, URL: p.sim.Demo().URL(), Policy: backup.Policy{Enabled: true, AlwaysFull: true}}
+}
+
+type restoreDir struct{ p *inproc }
+
+func (r restoreDir) Clients(context.Context, string) ([]*dataverse.Client, error) { return r.p.cs, nil }
+
+func newInproc(ctx context.Context, az *azurite.Azurite, sim *dataversesim.Server) (*inproc, error) {
+	p := &inproc{sim: sim, envID: fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9), sender: messaging.NewMemorySender(),
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	app := sim.SecretClients()[0]
+	cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err := dataverse.NewClient(sim.Demo().URL(), cred, &dataverse.ClientOptions{ExtraCA: sim.CAPEM()})
+	if err != nil {
+		return nil, err
+	}
+	p.cs = []*dataverse.Client{c}
+	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if p.st, err = runstate.Open(ctx, tables); err != nil {
+		return nil, err
+	}
+	bc, err := azblob.NewClientFromConnectionString(az.ConnectionString(), nil)
+	if err != nil {
+		return nil, err
+	}
+	p.blobs = backupformat.NewAzureBlobs(bc)
+	p.bk = backup.New(p, p.st, p.blobs, p.sender, backup.Options{Log: p.log})
+	if p.store, err = restore.OpenStore(ctx, tables); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+type queued struct {
+	queue      string
+	msg        messaging.Message
+	notBefore  time.Time
+	deliveries int
+}
+
+// pump delivers every message until the queues are empty.
+func (p *inproc) pump(ctx context.Context, rs *restore.Engine) error {
+	var q []queued
+	for {
+		for _, name := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles, messaging.QueueRestore} {
+			for _, m := range p.sender.Take(name) {
+				q = append(q, queued{queue: name, msg: m, notBefore: time.Now().Add(m.Delay)})
+			}
+		}
+		if len(q) == 0 {
+			return nil
+		}
+		sort.SliceStable(q, func(i, j int) bool { return q[i].notBefore.Before(q[j].notBefore) })
+		m := q[0]
+		q = q[1:]
+		if d := time.Until(m.notBefore); d > 0 {
+			time.Sleep(d)
+		}
+		m.deliveries++
+		if err := p.deliver(ctx, rs, m); err != nil {
+			if m.deliveries >= 10 {
+				return fmt.Errorf("poison message on %s: %w", m.queue, err)
+			}
+			m.notBefore = time.Now().Add(time.Second)
+			q = append(q, m)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *inproc) deliver(ctx context.Context, rs *restore.Engine, m queued) error {
+	switch m.queue {
+	case messaging.QueueScan:
+		x, err := backup.DecodeScan(m.msg.Body)
+		if err != nil {
+			return err
+		}
+		return p.bk.Scan(ctx, x, m.deliveries)
+	case messaging.QueueExtract:
+		x, err := backup.DecodeExtract(m.msg.Body)
+		if err != nil {
+			return err
+		}
+		return p.bk.ExtractPage(ctx, x, m.deliveries)
+	case messaging.QueueFiles:
+		x, err := backup.DecodeFiles(m.msg.Body)
+		if err != nil {
+			return err
+		}
+		return p.bk.DownloadFiles(ctx, x, m.deliveries)
+	}
+	x, err := restore.DecodeMessage(m.msg.Body)
+	if err != nil {
+		return err
+	}
+	return rs.Handle(ctx, x, m.deliveries)
+}
+
+// benchRestore is section 5: restore-as-new of the accounts and contacts of
+// a backup (20,000 records) with $batch and with one request per record,
+// same simulator settings; then $batch under the scaled limits.
+func benchRestore(ctx context.Context, cfg *config, rep *report) error {
+	n := cfg.size(20_000, 2_000)
+	az, err := azurite.StartProcess(ctx)
+	if err != nil {
+		return err
+	}
+	defer az.Stop()
+	sim, err := dataversesim.New(dataversesim.Options{Records: -1, Seed: 1, Limits: countLimits(),
+		TableCounts: map[string]int{"account": n / 2, "contact": n / 2}})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	p, err := newInproc(ctx, az, sim)
+	if err != nil {
+		return err
+	}
+	r, err := p.bk.StartRun(ctx, p.envID, runstate.TriggerOnDemand)
+	if err != nil {
+		return err
+	}
+	if err := p.pump(ctx, nil); err != nil {
+		return err
+	}
+	if run, err := p.st.GetRun(ctx, p.envID, r.ID); err != nil || run.Status != runstate.RunSucceeded {
+		return fmt.Errorf("backup for restore: %v %v", run, err)
+	}
+	f := false
+	req := restore.Request{Environment: p.envID, Run: r.ID, Policy: restore.PolicyRestoreAsNew,
+		Scope:   restore.Scope{Tables: []string{"account", "contact"}},
+		Options: restore.JobOptions{Notes: &f, Associations: &f, Files: &f}}
+	e := sim.Demo()
+	job := func(o restore.Options) (float64, *restore.Job, error) {
+		o.Log = p.log
+		rs := restore.New(restoreDir{p}, p.store, p.blobs, p.sender, o)
+		start := time.Now()
+		j, err := rs.Start(ctx, req)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := p.pump(ctx, rs); err != nil {
+			return 0, nil, err
+		}
+		d := time.Since(start).Seconds()
+		if j, err = rs.Job(ctx, j.ID); err != nil {
+			return 0, nil, err
+		}
+		if j.Counts.Created != n {
+			return 0, j, fmt.Errorf("restore %s: %+v, want %d created", j.Status, j.Counts, n)
+		}
+		return float64(n) / d, j, nil
+	}
+	var batch, single, limited []float64
+	for i := range cfg.reps {
+		b, _, err := job(restore.Options{})
+		if err != nil {
+			return err
+		}
+		batch = append(batch, b)
+		if i > 0 {
+			continue // one request per record takes about 90 s at 20,000: one run keeps make bench within budget
+		}
+		s, _, err := job(restore.Options{OneByOne: true})
+		if err != nil {
+			return err
+		}
+		logf("restore rep %d: $batch %.0f records/s, one by one %.0f records/s", i+1, b, s)
+		single = append(single, s)
+	}
+	label := groupInt(int64(n))
+	rep.add("5", "restore "+label+" records, $batch (10 growing to 200)", "records/s", batch, "restore-as-new of accounts + contacts, no latency")
+	rep.add("5", "restore "+label+" records, one request per record", "records/s", single, "same settings; one run (about 90 s)")
+	rep.ratio("5", "$batch / one request per record", batch[:1], single, "first $batch run and the one-by-one run after it")
+	// Under the scaled limits with realistic timings.
+	e.SetLatency(simLatency)
+	e.SetServerTime(simRequest, simPerRecord)
+	reps := 1 // about a minute a run
+	for range reps {
+		e.SetLimits(scaledLimits())
+		b, j, err := job(restore.Options{})
+		if err != nil {
+			return err
+		}
+		logf("restore under limits: %.0f records/s (%+v)", b, j.Counts)
+		limited = append(limited, b)
+	}
+	rep.add("5", "restore "+label+" records, $batch, scaled limits + realistic timings", "records/s", limited,
+		fmt.Sprintf("%d run (about a minute); 20 ms latency, 50 ms + 0.5 ms/record", reps))
+	return nil
+}
