@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // hostJSON is the part of host.json the dev host honours.
@@ -22,7 +23,8 @@ type hostJSON struct {
 	} `json:"customHandler"`
 	Extensions struct {
 		ServiceBus struct {
-			MaxConcurrentCalls int `json:"maxConcurrentCalls"`
+			MaxConcurrentCalls         int    `json:"maxConcurrentCalls"`
+			MaxAutoLockRenewalDuration string `json:"maxAutoLockRenewalDuration"`
 		} `json:"serviceBus"`
 		Queues struct {
 			MaxDequeueCount int `json:"maxDequeueCount"`
@@ -146,6 +148,21 @@ func (a *App) Function(name string) (Function, bool) {
 		}
 	}
 	return Function{}, false
+}
+
+// lockRenewal is how long the host keeps renewing the lock of a message whose
+// invocation is still running (extensions.serviceBus.maxAutoLockRenewalDuration,
+// a .NET TimeSpan "hh:mm:ss"); default 5 minutes, as in the Service Bus extension.
+func (a *App) lockRenewal() (time.Duration, error) {
+	v := a.Host.Extensions.ServiceBus.MaxAutoLockRenewalDuration
+	if v == "" {
+		return 5 * time.Minute, nil
+	}
+	var h, m, s int
+	if _, err := fmt.Sscanf(v, "%d:%d:%d", &h, &m, &s); err != nil || m > 59 || s > 59 || h < 0 || m < 0 || s < 0 {
+		return 0, fmt.Errorf("host.json: extensions.serviceBus.maxAutoLockRenewalDuration %q is not hh:mm:ss", v)
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second, nil
 }
 
 // resolve replaces %Setting% references as the host does for schedules and

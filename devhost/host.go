@@ -43,7 +43,10 @@ type Options struct {
 	// keeps a failing handler from spinning).
 	RetryDelay time.Duration
 	// LockDuration is the visibility timeout while a message is being
-	// processed; default 5 min.
+	// processed; default 5 min. While the invocation runs the lock is renewed
+	// (every half LockDuration) for up to host.json's
+	// serviceBus.maxAutoLockRenewalDuration, as the Functions host does, so a
+	// long invocation is not redelivered while it is still running.
 	LockDuration time.Duration
 	// MaxPollInterval caps the back-off of an empty queue; default 1 s.
 	MaxPollInterval time.Duration
@@ -77,13 +80,18 @@ type Host struct {
 	wg      sync.WaitGroup
 	seq     atomic.Int64
 	stats   Stats
+	// renewFor is how long locks of running invocations are renewed.
+	renewFor time.Duration
 }
 
 // Stats counts what the host did, for tests and the shutdown summary.
 type Stats struct {
 	Invocations atomic.Int64
+	Succeeded   atomic.Int64
 	Failures    atomic.Int64
 	Poisoned    atomic.Int64
+	// LockRenewals counts lock renewals of long-running invocations.
+	LockRenewals atomic.Int64
 }
 
 // Start loads the app, starts the handler and begins serving.
@@ -135,6 +143,9 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	h.env = mergeEnv(os.Environ(), app.Settings, opts.Settings)
 
 	if err := h.checkBindings(); err != nil {
+		return nil, err
+	}
+	if h.renewFor, err = app.lockRenewal(); err != nil {
 		return nil, err
 	}
 	if h.needsQueues() {
@@ -315,6 +326,7 @@ func (h *Host) invoke(ctx context.Context, function string, payload []byte) erro
 	for _, l := range res.Logs {
 		h.log.Info(l, "function", function)
 	}
+	h.stats.Succeeded.Add(1)
 	return nil
 }
 

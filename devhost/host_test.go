@@ -223,6 +223,39 @@ func TestHandlerCrashIsRestartedAndMessageRedelivered(t *testing.T) {
 	waitFor(t, 10*time.Second, "the crash queue to empty", func() bool { return len(h.peekAll(t, "crash")) == 0 })
 }
 
+// An invocation that runs longer than the lock keeps its message: the host
+// renews the lock, as the Functions host does for Service Bus, instead of
+// letting it be delivered a second time while the first is still running.
+func TestLockRenewedWhileInvocationRuns(t *testing.T) {
+	h := start(t, Options{MaxDeliveryCount: 5, RetryDelay: time.Second, LockDuration: 2 * time.Second})
+	h.enqueue(t, "slow", `{"sleepMs":5000}`)
+	waitFor(t, 30*time.Second, "the slow invocation to succeed", func() bool { return h.host.Stats().Succeeded.Load() >= 1 })
+	waitFor(t, 10*time.Second, "the slow queue to empty", func() bool { return len(h.peekAll(t, "slow")) == 0 })
+	if n := len(h.records(t, "Slow")); n != 1 {
+		t.Errorf("delivered %d times, want once (the lock lapsed while the invocation ran)", n)
+	}
+	if h.host.Stats().LockRenewals.Load() == 0 {
+		t.Error("no lock renewal recorded")
+	}
+}
+
+func TestLockRenewalSetting(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 5 * time.Minute, "00:10:00": 10 * time.Minute, "01:00:30": time.Hour + 30*time.Second} {
+		a := &App{}
+		a.Host.Extensions.ServiceBus.MaxAutoLockRenewalDuration = v
+		if got, err := a.lockRenewal(); err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"10 minutes", "00:61:00", "-1:00:00"} {
+		a := &App{}
+		a.Host.Extensions.ServiceBus.MaxAutoLockRenewalDuration = v
+		if _, err := a.lockRenewal(); err == nil {
+			t.Errorf("%q accepted", v)
+		}
+	}
+}
+
 func get(t *testing.T, url string, header map[string]string) (int, map[string]string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)

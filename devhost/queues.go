@@ -3,6 +3,7 @@ package devhost
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -114,7 +115,9 @@ func (h *Host) deliver(ctx context.Context, log interface {
 		payload, err = QueueInvocation(f.Name, trig.Name, d)
 	}
 	if err == nil {
+		lock := h.holdLock(ctx, log, qc, id, pop, text)
 		err = h.invoke(ctx, f.Name, payload)
+		pop = lock.release()
 	}
 	if err == nil {
 		if _, derr := qc.DeleteMessage(context.WithoutCancel(ctx), id, pop, nil); derr != nil {
@@ -175,4 +178,56 @@ func firstLine(err error) string {
 		}
 	}
 	return s
+}
+
+// heldLock renews a message's visibility while its invocation runs. Each
+// renewal returns a new pop receipt, which the settle step must then use.
+type heldLock struct {
+	mu   sync.Mutex
+	pop  string
+	stop chan struct{}
+	done chan struct{}
+}
+
+func (h *Host) holdLock(ctx context.Context, log interface{ Warn(string, ...any) }, qc *azqueue.QueueClient, id, pop string, text []byte) *heldLock {
+	l := &heldLock{pop: pop, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		every := h.opts.LockDuration / 2
+		deadline := time.Now().Add(h.renewFor)
+		vis := int32(h.opts.LockDuration / time.Second)
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-time.After(every):
+			}
+			if time.Now().After(deadline) {
+				return // like the host: past maxAutoLockRenewalDuration the lock lapses
+			}
+			l.mu.Lock()
+			resp, err := qc.UpdateMessage(ctx, id, l.pop, string(text), &azqueue.UpdateMessageOptions{VisibilityTimeout: &vis})
+			if err == nil && resp.PopReceipt != nil {
+				l.pop = *resp.PopReceipt
+				h.stats.LockRenewals.Add(1)
+			}
+			l.mu.Unlock()
+			if err != nil {
+				log.Warn("lock renewal failed; the message may be redelivered while running", "messageId", id, "error", firstLine(err))
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// release stops renewing and returns the current pop receipt.
+func (l *heldLock) release() string {
+	close(l.stop)
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pop
 }

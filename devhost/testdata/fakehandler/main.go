@@ -69,6 +69,19 @@ func main() {
 		}
 		return nil, nil
 	})
+	s.HandleTrigger("Slow", func(ctx context.Context, inv *customhandler.Invocation) (*customhandler.Result, error) {
+		m, err := inv.ServiceBusMessage("message")
+		if err != nil {
+			return nil, err
+		}
+		logRecord(record{Function: "Slow", MessageID: m.MessageID, DeliveryCount: m.DeliveryCount, Body: string(m.Body)})
+		var b struct {
+			SleepMs int `json:"sleepMs"`
+		}
+		_ = json.Unmarshal(m.Body, &b)
+		time.Sleep(time.Duration(b.SleepMs) * time.Millisecond)
+		return nil, nil
+	})
 	s.HandleTrigger("Tick", func(ctx context.Context, inv *customhandler.Invocation) (*customhandler.Result, error) {
 		if _, err := inv.Timer("timer"); err != nil {
 			return nil, err
