@@ -589,3 +589,41 @@ func TestTransientFaultsRetried(t *testing.T) {
 	}
 	checkRunMatchesSimulator(t, f, run.ID)
 }
+
+// An environment with its own schedule is due at the first scheduler firing
+// at or after an occurrence later than its last run, and not before.
+func TestPolicyScheduleDecidesWhenDue(t *testing.T) {
+	ctx := context.Background()
+	var offset atomic.Int64
+	eo := smallPages
+	eo.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 20, Seed: 17}, engine: eo})
+	// Every six hours: 00:00, 06:00, 12:00, 18:00 UTC.
+	f.dir.env.Policy.Schedule = "0 0 */6 * * *"
+
+	res, err := f.eng.Schedule(ctx)
+	if err != nil || len(res.Started) != 1 {
+		t.Fatalf("first firing (no run yet): %+v %v", res, err)
+	}
+	if p := f.pump(ctx, pumpOptions{}); len(p) != 0 {
+		t.Fatalf("poison: %v", p)
+	}
+	first, err := f.state.GetRun(ctx, f.envID, res.Started[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := first.CreatedAt.UTC().Truncate(6 * time.Hour).Add(6 * time.Hour)
+
+	// A firing before the next occurrence starts nothing and says when.
+	offset.Store(int64(time.Until(next.Add(-time.Minute))))
+	res, err = f.eng.Schedule(ctx)
+	if err != nil || len(res.Started) != 0 || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0], next.Format(time.RFC3339)) {
+		t.Fatalf("firing before %v: %+v %v", next, res, err)
+	}
+	// The first firing at or after it starts the run.
+	offset.Store(int64(time.Until(next.Add(time.Minute))))
+	res, err = f.eng.Schedule(ctx)
+	if err != nil || len(res.Started) != 1 {
+		t.Fatalf("firing after %v: %+v %v", next, res, err)
+	}
+}

@@ -48,13 +48,11 @@ func (d connDir) Clients(ctx context.Context, env Environment) ([]*dataverse.Cli
 }
 
 // fromConnections maps a registered environment's policy to the engine's.
-// A per-environment NCRONTAB schedule is not evaluated yet: every enabled
-// environment is due at each firing of the app-wide BACKUP_SCHEDULE.
 func fromConnections(e connections.Environment) Environment {
 	p := e.Policy
 	out := Environment{ID: e.ID, URL: e.URL, Policy: Policy{
 		Enabled: p.Enabled && e.State != connections.StateDisabled && e.State != connections.StateGone,
-		Include: p.IncludeTables, Exclude: p.ExcludeTables,
+		Include: p.IncludeTables, Exclude: p.ExcludeTables, Schedule: p.Schedule,
 		RetentionDays: p.RetentionDays, RetentionCount: p.RetentionCount,
 		AlwaysFull: !p.Incremental || p.FullEveryDays == 0,
 		FullEvery:  time.Duration(p.FullEveryDays) * 24 * time.Hour,

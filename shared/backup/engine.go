@@ -25,6 +25,11 @@ type Environment struct {
 // Policy decides when and what to back up.
 type Policy struct {
 	Enabled bool
+	// Schedule is the environment's own NCRONTAB (six fields, UTC). With it a
+	// scheduled run is due at the first scheduler firing (BACKUP_SCHEDULE, the
+	// app-wide tick) at or after an occurrence later than the last run's
+	// start. Empty: due at every firing of BACKUP_SCHEDULE.
+	Schedule string
 	// MinInterval: a scheduled run is due only when the last run was created
 	// at least this long ago (zero: at every firing of the schedule).
 	MinInterval time.Duration

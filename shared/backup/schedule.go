@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -75,6 +76,17 @@ func (e *Engine) due(ctx context.Context, env Environment, now time.Time) (bool,
 	}
 	if last != nil && env.Policy.MinInterval > 0 && now.Sub(last.CreatedAt) < env.Policy.MinInterval {
 		return false, "last run " + last.ID + " is recent", nil
+	}
+	if env.Policy.Schedule != "" && last != nil {
+		next, err := connections.NextRun(env.Policy.Schedule, last.CreatedAt)
+		if err != nil {
+			// The API validates schedules; a bad one stored some other way must
+			// not stop the environment from being backed up at all.
+			return true, "", nil
+		}
+		if next.After(now) {
+			return false, "next scheduled run at " + next.Format(time.RFC3339) + " (policy schedule " + env.Policy.Schedule + ")", nil
+		}
 	}
 	return true, "", nil
 }

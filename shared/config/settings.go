@@ -92,7 +92,7 @@ func Settings() []Setting {
 		{Name: EnvServiceBusCred, RequiredInAzure: true, Default: "managedidentity", Description: "Credential kind for identity-based Service Bus access."},
 		{Name: EnvServiceBusClientID, RequiredInAzure: true, Description: "Client id of the user-assigned managed identity used for Service Bus."},
 		{Name: EnvAzureClientID, RequiredInAzure: true, Description: "Client id of the user-assigned managed identity (picked up by azidentity)."},
-		{Name: EnvBackupSchedule, Default: DefaultBackupSchedule, RequiredInAzure: true, Description: "NCRONTAB (six fields) for ScheduleBackups; the host resolves %BACKUP_SCHEDULE% from it."},
+		{Name: EnvBackupSchedule, Default: DefaultBackupSchedule, RequiredInAzure: true, Description: "NCRONTAB (six fields) for ScheduleBackups, the scheduler's tick (the host resolves %BACKUP_SCHEDULE% from it). An environment without a schedule of its own is backed up at every tick; one with a policy schedule at the first tick at or after each of its occurrences, so set the tick at least as often as the most frequent policy schedule (e.g. 0 */15 * * * *)."},
 		{Name: EnvRetentionSchedule, Default: DefaultRetentionSchedule, RequiredInAzure: true, Description: "NCRONTAB (six fields) for ApplyRetention."},
 		{Name: EnvMaxDeliveryCount, Default: "10", RequiredInAzure: true, Description: "The queues' max delivery count (Service Bus maxDeliveryCount). On the last delivery a failing page marks its table failed with the reason instead of failing once more into the dead-letter queue, so this must equal the queues' setting."},
 		{Name: EnvKeyVaultURL, RequiredInAzure: true, Description: "Key Vault URL holding connection secrets. Required in Azure; locally a dev-only encrypted store is used when unset."},
