@@ -172,6 +172,9 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); err != nil {
 		return nil, fmt.Errorf("%w: run %s of %s: %v", ErrNotFound, req.Run, req.Environment, err)
 	}
+	if err := e.checkFilterColumns(ctx, &req); err != nil {
+		return nil, err
+	}
 	now := e.opts.Now().UTC()
 	j := &Job{ID: newJobID(now), Environment: req.Environment, Run: req.Run, Target: req.Target, Policy: req.Policy,
 		DryRun: req.DryRun, Status: StatusQueued, CreatedAt: now}
@@ -185,6 +188,46 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 		return nil, err
 	}
 	return j, nil
+}
+
+// checkFilterColumns refuses filter conditions on columns the table does
+// not have (in the target's metadata), which would otherwise match nothing
+// without a word. Tables unknown to the target are left to the plan (which
+// notes them).
+func (e *Engine) checkFilterColumns(ctx context.Context, req *Request) error {
+	if len(req.Scope.Filter) == 0 {
+		return nil
+	}
+	clients, err := e.dir.Clients(ctx, req.Target)
+	if err != nil {
+		return err
+	}
+	if len(clients) == 0 {
+		return fmt.Errorf("environment %s has no identity to read with", req.Target)
+	}
+	meta, err := newMetadata(ctx, clients[0])
+	if err != nil {
+		return err
+	}
+	var errs []FieldError
+	for _, t := range sortedKeys(req.Scope.Filter) {
+		if !meta.has(t) {
+			continue
+		}
+		tm, err := meta.table(ctx, t)
+		if err != nil {
+			return err
+		}
+		for i, c := range req.Scope.Filter[t] {
+			if _, ok := tm.Attrs[c.Column]; !ok {
+				errs = append(errs, FieldError{fmt.Sprintf("scope.filter.%s[%d].column", t, i), fmt.Sprintf("table %s has no column %s", t, c.Column)})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Errors: errs}
+	}
+	return nil
 }
 
 // Job reads a job.
@@ -253,11 +296,18 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 			var ok bool
 			var why string
 			err := retry(ctx, func() (err error) { ok, why, err = c.CanBypassBusinessLogic(ctx); return err })
+			var re *dataverse.ResponseError
+			if errors.As(err, &re) && re.StatusCode == 403 {
+				// An identity without roles may not even read its own
+				// roles: it certainly lacks the privilege.
+				return fail(&PermanentError{"bypassBusinessLogic was requested but an identity of the connection lacks prvBypassCustomBusinessLogic " +
+					"(System Administrator role): it may not read its security roles (" + err.Error() + "); nothing was written"})
+			}
 			if err != nil {
 				return fail(fmt.Errorf("check the bypass privilege: %w", err))
 			}
 			if !ok {
-				return fail(&PermanentError{"bypassBusinessLogic was requested but " + why})
+				return fail(&PermanentError{"bypassBusinessLogic was requested but " + why + "; nothing was written"})
 			}
 		}
 	}
