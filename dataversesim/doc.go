@@ -67,7 +67,12 @@
 //     "<version>!<MM/dd/yyyy HH:mm:ss>" tokens, $deletedEntity, rejection of
 //     $filter/$orderby/$expand/$top, expiry (reference 2). Options.
 //     DeltaTokenAtFirstPage is the [unverified] switch for the version of a
-//     paged initial load.
+//     paged initial load. A delta is paged by odata.maxpagesize (default
+//     5000): intermediate pages carry @odata.nextLink (same $deltatoken plus
+//     a $skiptoken position), the last the new @odata.deltaLink, whose token
+//     is the version at the first page so changes made while paging come
+//     in the next delta. Options.SingleDeltaPage [unverified] restores one
+//     response for the whole delta.
 //   - metadata.go: EntityDefinitions, Attributes and casts, relationships,
 //     a minimal $metadata (reference 3).
 //   - write.go, n2n.go: create/update/upsert/delete with If-Match and

@@ -52,6 +52,13 @@ type Options struct {
 	// during paging come again in the next delta); when false (default) the
 	// version at the last page.
 	DeltaTokenAtFirstPage bool
+	// SingleDeltaPage [unverified]: when true a delta ($deltatoken) answers
+	// every change in one response whatever odata.maxpagesize says (the old
+	// simulator behaviour). When false (default) a delta is paged like a
+	// collection read: intermediate pages carry an @odata.nextLink (the same
+	// $deltatoken plus a $skiptoken position), only the last one the new
+	// @odata.deltaLink, whose token is the version at the first page.
+	SingleDeltaPage bool
 	// AllowStatecodeOnCreate accepts statecode in a create body instead of
 	// rejecting it (reference 5 says it is not valid on create).
 	AllowStatecodeOnCreate bool

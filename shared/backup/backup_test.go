@@ -627,3 +627,25 @@ func TestPolicyScheduleDecidesWhenDue(t *testing.T) {
 		t.Fatalf("firing after %v: %+v %v", next, res, err)
 	}
 }
+
+// 429s met by the scan (no table task sees them) stay in the run's count
+// after it is finalized.
+func TestScanThrottlesCountedInRun(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 20, Seed: 18}, engine: smallPages})
+	f.sim.Demo().InjectFault(dataversesim.Fault{Kind: dataversesim.Fault429, Path: "WhoAmI", Count: 2})
+	r, err := f.eng.StartRun(ctx, f.envID, runstate.TriggerOnDemand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.pump(ctx, pumpOptions{}); len(p) != 0 {
+		t.Fatalf("poison: %v", p)
+	}
+	got, err := f.state.GetRun(ctx, f.envID, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != runstate.RunSucceeded || got.Throttled < 2 {
+		t.Errorf("run %s with %d throttles, want succeeded with at least the scan's 2", got.Status, got.Throttled)
+	}
+}

@@ -58,7 +58,10 @@ func (e *Engine) DownloadFiles(ctx context.Context, m FilesMessage, deliveryCoun
 			if err := e.sender.Send(ctx, messaging.QueueFiles, messaging.Message{ID: filesID(m), Body: body, Delay: ra}); err != nil {
 				return err
 			}
-			_, err := e.state.ModifyTask(ctx, t.Run, t.Table, func(x *runstate.Task) (bool, error) { x.Throttled++; return true, nil })
+			if _, err := e.state.ModifyTask(ctx, t.Run, t.Table, func(x *runstate.Task) (bool, error) { x.Throttled++; return true, nil }); err != nil {
+				return err
+			}
+			_, err := e.state.ModifyRun(ctx, t.Environment, t.Run, func(r *runstate.Run) (bool, error) { r.Throttled++; return true, nil })
 			return err
 		}
 		if deliveryCount >= e.opts.MaxDeliveries {

@@ -149,7 +149,10 @@ func (e *Engine) finalize(ctx context.Context, run *runstate.Run, tasks []*runst
 		r.Done = tt.Tables - tt.Failed - tt.Skipped
 		r.Failed, r.Skipped = tt.Failed, tt.Skipped
 		r.Records, r.Deletes, r.Pages, r.Bytes = tt.Records, tt.Deletes, tt.Pages, tt.Bytes
-		r.Files, r.FileBytes, r.Throttled = tt.Files, tt.FileBytes, tt.Throttled
+		r.Files, r.FileBytes = tt.Files, tt.FileBytes
+		// The run's own counter also holds the scan's 429s, which no table
+		// task sees; the tasks' sum only guards against a lost increment.
+		r.Throttled = max(r.Throttled, tt.Throttled)
 		if tt.Failed > 0 {
 			var names []string
 			for _, t := range m.Tables {
