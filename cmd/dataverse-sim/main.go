@@ -27,6 +27,11 @@ func main() {
 	state := flag.String("state", "", "state file: loaded at start when present, saved on exit")
 	flag.Parse()
 
+	// Registered before anything is announced: a stop that arrives right
+	// after the ready line must still close (and save) cleanly.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+
 	lim, err := dataversesim.ParseLimits(*limits)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dataverse-sim:", err)
@@ -54,8 +59,6 @@ func main() {
 	line, _ := json.Marshal(info)
 	fmt.Println(string(line))
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	if err := s.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "dataverse-sim: close:", err)
