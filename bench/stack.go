@@ -41,6 +41,7 @@ type stackOptions struct {
 	Identities int
 	Limits     dataversesim.Limits // zero: countLimits
 	Profile    string              // CPU profile file of the handler
+	Sim        func(*dataversesim.Options)
 }
 
 func startStack(ctx context.Context, cfg *config, o stackOptions) (*stack, error) {
@@ -64,7 +65,7 @@ func startStack(ctx context.Context, cfg *config, o stackOptions) (*stack, error
 		}
 	}
 	bs, err := backupdemo.Start(ctx, backupdemo.Options{AppDir: cfg.app, Records: o.Records, Seed: 1,
-		Identities: o.Identities, Limits: o.Limits, Progress: progress, HandlerOutput: hout})
+		Identities: o.Identities, Limits: o.Limits, Sim: o.Sim, Progress: progress, HandlerOutput: hout})
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,22 @@
 //   - seed.go, schema.go: the deterministic demo organization (issue 3
 //     item 6). state.go: -state persistence. handles.go: direct data access.
 //
+// # Schema options
+//
+// The schema is fixed and shared by every server unless one of two options
+// asks for a private copy (schemaFor in schema.go); defaults leave it as is.
+//
+//   - Options.WideColumns adds N String columns named cr1_wide001,
+//     cr1_wide002, ... (WideColumnName) to Options.WideTable (default
+//     "account"), with attribute metadata like every other column, so a
+//     backup discovers and reads them as it reads the rest of the table.
+//     Seeded rows get WideValue(Options.WideColumnSize, row, col) in each
+//     (default 100 characters); Create, Update and the Web API write them
+//     like any column. Used for wide-record memory benchmarks (issue 8).
+//   - Options.MaxFileSizeMB sets cr1_project.cr1_document's MaxSizeInKB
+//     (default 32 MB): the limit of single and chunked uploads, so files of
+//     50 or 100 MB can be stored through the Web API.
+//
 // # Concurrency
 //
 // Each environment has one RWMutex over its rows, files and version

@@ -71,7 +71,7 @@ func newEnv(s *Server, spec envSpec, url string) *Env {
 	r := rand.New(rand.NewPCG(uint64(s.opts.Seed), spec.seedSalt))
 	e := &Env{s: s, spec: spec, url: url, tables: map[string]*tableData{}, files: map[string]*fileBlob{}, uploads: map[string]*upload{}, rng: r}
 	e.OrgID, e.EnvironmentID = newGUID(r), newGUID(r)
-	for _, t := range sharedSchema.tables {
+	for _, t := range s.schema.tables {
 		e.tables[t.LogicalName] = newTableData(t)
 	}
 	e.limiter = newLimiter(s.opts.Limits)

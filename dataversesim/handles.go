@@ -17,15 +17,15 @@ import (
 
 // Tables lists the logical names of every table.
 func (e *Env) Tables() []string {
-	out := make([]string, len(sharedSchema.tables))
-	for i, t := range sharedSchema.tables {
+	out := make([]string, len(e.s.schema.tables))
+	for i, t := range e.s.schema.tables {
 		out[i] = t.LogicalName
 	}
 	return out
 }
 
 // Table returns a table's definition.
-func (e *Env) Table(name string) *TableDef { return sharedSchema.byName[name] }
+func (e *Env) Table(name string) *TableDef { return e.s.schema.byName[name] }
 
 // Count returns the number of rows of a table.
 func (e *Env) Count(table string) int {
@@ -189,7 +189,7 @@ func (e *Env) Associated(relationship, id string) []string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	var out []string
-	for _, rel := range sharedSchema.n2n {
+	for _, rel := range e.s.schema.n2n {
 		if rel.SchemaName != relationship {
 			continue
 		}

@@ -150,7 +150,7 @@ func (e *Env) relationships(t *TableDef, kind string) []map[string]any {
 	var out []map[string]any
 	switch kind {
 	case "ManyToManyRelationships":
-		for _, r := range sharedSchema.n2n {
+		for _, r := range e.s.schema.n2n {
 			if r.Entity1 == t.LogicalName || r.Entity2 == t.LogicalName {
 				out = append(out, map[string]any{"MetadataId": metadataID("rel", r.SchemaName), "SchemaName": r.SchemaName, "IntersectEntityName": r.IntersectEntity,
 					"Entity1LogicalName": r.Entity1, "Entity2LogicalName": r.Entity2, "Entity1IntersectAttribute": r.Entity1Attr, "Entity2IntersectAttribute": r.Entity2Attr,
@@ -158,7 +158,7 @@ func (e *Env) relationships(t *TableDef, kind string) []map[string]any {
 			}
 		}
 	case "ManyToOneRelationships", "OneToManyRelationships":
-		for _, src := range sharedSchema.tables {
+		for _, src := range e.s.schema.tables {
 			for _, a := range src.Attrs {
 				if !a.IsLookup() {
 					continue
@@ -168,7 +168,7 @@ func (e *Env) relationships(t *TableDef, kind string) []map[string]any {
 						continue
 					}
 					sn := tg + "_" + src.LogicalName + "_" + a.Name
-					ref := sharedSchema.byName[tg]
+					ref := e.s.schema.byName[tg]
 					out = append(out, map[string]any{"MetadataId": metadataID("rel", sn), "SchemaName": sn, "ReferencingEntity": src.LogicalName, "ReferencingAttribute": a.Name,
 						"ReferencedEntity": tg, "ReferencedAttribute": ref.PrimaryID, "ReferencingEntityNavigationPropertyName": a.nav[tg],
 						"ReferencedEntityNavigationPropertyName": sn, "RelationshipType": "OneToManyRelationship", "IsCustomRelationship": strings.HasPrefix(src.LogicalName, "cr1_")})
@@ -195,18 +195,18 @@ func (e *Env) serveMetadata(rc *reqCtx, w http.ResponseWriter, r *http.Request, 
 	ctx := rc.base + "$metadata#" + segs[0].name
 	if segs[0].name == "RelationshipDefinitions" {
 		var all []map[string]any
-		for _, t := range sharedSchema.tables {
+		for _, t := range e.s.schema.tables {
 			all = append(all, e.relationships(t, "OneToManyRelationships")...)
 		}
-		for _, rel := range sharedSchema.n2n {
-			all = append(all, e.relationships(sharedSchema.byName[rel.Entity1], "ManyToManyRelationships")...)
+		for _, rel := range e.s.schema.n2n {
+			all = append(all, e.relationships(e.s.schema.byName[rel.Entity1], "ManyToManyRelationships")...)
 		}
 		writeMetaList(w, ctx, dedupe(all), q)
 		return
 	}
 	if !segs[0].has {
 		var list []map[string]any
-		for _, t := range sharedSchema.tables {
+		for _, t := range e.s.schema.tables {
 			list = append(list, entityMeta(t))
 		}
 		writeMetaList(w, ctx, list, q)
@@ -214,7 +214,7 @@ func (e *Env) serveMetadata(rc *reqCtx, w http.ResponseWriter, r *http.Request, 
 	}
 	k, byName := metaKey(segs[0].key)
 	var t *TableDef
-	for _, x := range sharedSchema.tables {
+	for _, x := range e.s.schema.tables {
 		if byName && x.LogicalName == k || !byName && metadataID("entity", x.LogicalName) == k {
 			t = x
 		}
@@ -309,11 +309,11 @@ func writeMetaJSON(w http.ResponseWriter, v any) {
 func (e *Env) serveCSDL(rc *reqCtx, w http.ResponseWriter) {
 	var sb strings.Builder
 	sb.WriteString(`<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices><Schema Namespace="Microsoft.Dynamics.CRM" Alias="mscrm" xmlns="http://docs.oasis-open.org/odata/ns/edm">`)
-	for _, t := range sharedSchema.tables {
+	for _, t := range e.s.schema.tables {
 		sb.WriteString(`<EntityType Name="` + t.LogicalName + `"><Key><PropertyRef Name="` + t.PrimaryID + `"/></Key></EntityType>`)
 	}
 	sb.WriteString(`<EntityContainer Name="System">`)
-	for _, t := range sharedSchema.tables {
+	for _, t := range e.s.schema.tables {
 		sb.WriteString(`<EntitySet Name="` + t.SetName + `" EntityType="Microsoft.Dynamics.CRM.` + t.LogicalName + `"/>`)
 	}
 	sb.WriteString(`</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`)

@@ -287,7 +287,7 @@ func newSchema() *schema {
 	s.add(&TableDef{LogicalName: "cr1_project", SetName: "cr1_projects", PrimaryID: "cr1_projectid", PrimaryName: "cr1_name", ObjectTypeCode: 10100, Ownership: "UserOwned", ChangeTracking: true, IsCustom: true, HasNotes: true, StateName: "cr1_projectState",
 		Attrs: cat([]*AttrDef{pk("cr1_projectid"), primary("cr1_name"), lookup("cr1_accountid", "account"), money("cr1_budget"), lookup("transactioncurrencyid", "transactioncurrency"), date("cr1_startdate"),
 			multi("cr1_tags", "Internal", "External", "Urgent", "Research"), pick("cr1_phase", "Plan", "Build", "Run"),
-			{Name: "cr1_document", Type: TFile, MaxSizeKB: 32768}, {Name: "cr1_document_name", Type: TString, AttributeOf: "cr1_document", ReadOnly: true},
+			{Name: "cr1_document", Type: TFile, MaxSizeKB: defaultMaxFileSizeMB * 1024}, {Name: "cr1_document_name", Type: TString, AttributeOf: "cr1_document", ReadOnly: true},
 			{Name: "cr1_image", Type: TImage, MaxSizeKB: 10240}, {Name: "cr1_imageid", Type: TUniqueID, AttributeOf: "cr1_image", ReadOnly: true}},
 			stateStatus(activeInactive, []Option{{1, "Active", 0}, {2, "Inactive", 1}}), audit(true))})
 	// Intersect tables: readable, but Create is refused (restore goes through $ref).
@@ -311,5 +311,36 @@ func newSchema() *schema {
 	return s
 }
 
-// sharedSchema is immutable after construction, so every environment and server shares it.
+// sharedSchema is immutable after construction, so every environment and
+// server with the default schema options shares it.
 var sharedSchema = newSchema()
+
+// schemaFor returns the schema for a server's options: sharedSchema unless
+// Options.WideColumns or Options.MaxFileSizeMB change it, in which case a
+// private copy (also immutable after construction) is built.
+func schemaFor(o Options) *schema {
+	if o.WideColumns <= 0 && (o.MaxFileSizeMB <= 0 || o.MaxFileSizeMB == defaultMaxFileSizeMB) {
+		return sharedSchema
+	}
+	s := newSchema()
+	if o.MaxFileSizeMB > 0 {
+		s.byName["cr1_project"].Attr("cr1_document").MaxSizeKB = o.MaxFileSizeMB * 1024
+	}
+	if o.WideColumns > 0 {
+		t := s.byName[o.WideTable]
+		for i := range o.WideColumns {
+			a := str(WideColumnName(i))
+			a.idx = len(t.Attrs)
+			t.Attrs = append(t.Attrs, a)
+			t.attrIdx[a.Name] = a
+		}
+	}
+	return s
+}
+
+// defaultMaxFileSizeMB is cr1_document's MaxSizeInKB / 1024 by default.
+const defaultMaxFileSizeMB = 32
+
+// WideColumnName is the logical name of the i-th (0-based) column added by
+// Options.WideColumns: cr1_wide001, cr1_wide002, ...
+func WideColumnName(i int) string { return fmt.Sprintf("cr1_wide%03d", i+1) }

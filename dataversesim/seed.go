@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -64,6 +65,12 @@ func (sd *seeder) row(table string, set func(r *Record, def *TableDef)) *Record 
 		rec.set(def, "statecode", int64(0))
 		rec.set(def, "statuscode", def.Attr("statuscode").Options[0].Value)
 	}
+	if o := sd.e.s.opts; o.WideColumns > 0 && table == o.WideTable {
+		n := len(sd.ids[table])
+		for i := range o.WideColumns {
+			rec.set(def, WideColumnName(i), WideValue(o.WideColumnSize, n, i))
+		}
+	}
 	if set != nil {
 		set(rec, def)
 	}
@@ -75,7 +82,7 @@ func (sd *seeder) row(table string, set func(r *Record, def *TableDef)) *Record 
 }
 
 func (sd *seeder) associate(rel string, a, b string) {
-	for _, n := range sharedSchema.n2n {
+	for _, n := range sd.e.s.schema.n2n {
 		if n.SchemaName == rel {
 			sd.row(n.IntersectEntity, func(r *Record, def *TableDef) {
 				r.set(def, n.Entity1Attr, a)
@@ -353,6 +360,17 @@ func (e *Env) seedBusiness(sd *seeder) {
 			}
 		})
 	}
+}
+
+// WideValue is the deterministic size-character text seeded in wide column
+// col of the row-th row of Options.WideTable (exported so benchmarks can
+// write the same shape through Create/Update).
+func WideValue(size, row, col int) string {
+	if size <= 0 {
+		return ""
+	}
+	base := fmt.Sprintf("row %d col %d: lorem ipsum dolor sit amet, \"wide\" value. ", row, col+1)
+	return strings.Repeat(base, size/len(base)+1)[:size]
 }
 
 // pseudoBytes makes deterministic content.

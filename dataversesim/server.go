@@ -69,6 +69,20 @@ type Options struct {
 	// ExpiredTokenStatus is the HTTP status of the "Version stamp ... expired"
 	// error [unverified]; default 400.
 	ExpiredTokenStatus int
+	// WideColumns adds that many String columns (cr1_wide001,
+	// cr1_wide002, ...) to WideTable, with attribute metadata like any
+	// other column, so a backup reads them as it reads the rest of the
+	// table (benchmarks of wide records). Default 0: the fixed schema.
+	WideColumns int
+	// WideTable is the table that gets the WideColumns (default "account").
+	WideTable string
+	// WideColumnSize is the length in characters of the value seeded in
+	// every wide column of every seeded row (default 100 when WideColumns
+	// is set). Rows made with Create/API writes hold what they are given.
+	WideColumnSize int
+	// MaxFileSizeMB is cr1_project.cr1_document's MaxSizeInKB / 1024: the
+	// largest file an upload (single or chunked) accepts. Default 32.
+	MaxFileSizeMB int
 	// StateFile, when set, is loaded at start (if present) and saved on Close
 	// and periodically while dirty.
 	StateFile string
@@ -85,6 +99,7 @@ type Server struct {
 	tlsConf  *tls.Config
 	dir      *directory
 	envs     []*Env
+	schema   *schema         // sharedSchema unless Options change it
 	envByKey map[string]*Env // name and host
 	servers  []*http.Server
 	lns      []net.Listener
@@ -126,11 +141,20 @@ func New(opts Options) (*Server, error) {
 	if opts.ExpiredTokenStatus == 0 {
 		opts.ExpiredTokenStatus = http.StatusBadRequest
 	}
+	if opts.WideTable == "" {
+		opts.WideTable = "account"
+	}
+	if opts.WideColumns > 0 && opts.WideColumnSize == 0 {
+		opts.WideColumnSize = 100
+	}
+	if opts.WideColumns > 0 && sharedSchema.byName[opts.WideTable] == nil {
+		return nil, fmt.Errorf("dataversesim: WideTable %q is not a table", opts.WideTable)
+	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed))
-	s := &Server{opts: opts, envByKey: map[string]*Env{}, tokenLifetime: time.Hour, stopSave: make(chan struct{})}
+	s := &Server{opts: opts, envByKey: map[string]*Env{}, tokenLifetime: time.Hour, stopSave: make(chan struct{}), schema: schemaFor(opts)}
 	s.tenant = opts.TenantID
 	if s.tenant == "" {
 		s.tenant = newGUID(rng)

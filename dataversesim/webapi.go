@@ -107,7 +107,7 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	second := segs[1]
-	if rel := sharedSchema.n2nNavs[td.def.LogicalName][second.name]; rel != nil {
+	if rel := e.s.schema.n2nNavs[td.def.LogicalName][second.name]; rel != nil {
 		e.serveN2N(rc, w, r, td, id, rel, segs[1:])
 		return
 	}
@@ -119,7 +119,7 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Env) tableBySet(set string) *tableData {
-	def := sharedSchema.bySet[set]
+	def := e.s.schema.bySet[set]
 	if def == nil {
 		return nil
 	}
@@ -167,7 +167,7 @@ func (e *Env) serviceDocument(rc *reqCtx, w http.ResponseWriter) {
 	b := []byte(`{"@odata.context":`)
 	b = appendJSONString(b, rc.base+"$metadata")
 	b = append(b, `,"value":[`...)
-	for i, t := range sharedSchema.tables {
+	for i, t := range e.s.schema.tables {
 		if i > 0 {
 			b = append(b, ',')
 		}

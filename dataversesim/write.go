@@ -442,7 +442,7 @@ func (e *Env) deleteOne(rc *reqCtx, w http.ResponseWriter, td *tableData, id str
 // deleteRow removes a row and its N:N associations.
 func (e *Env) deleteRow(td *tableData, id string) {
 	e.remove(td, id, true)
-	for _, rel := range sharedSchema.n2n {
+	for _, rel := range e.s.schema.n2n {
 		var attr string
 		switch td.def.LogicalName {
 		case rel.Entity1:

@@ -45,6 +45,9 @@ type Options struct {
 	LockDuration time.Duration
 	// Limits of the simulator (default off).
 	Limits dataversesim.Limits
+	// Sim, when set, is called with the simulator's Options before it
+	// starts (e.g. to set WideColumns or MaxFileSizeMB).
+	Sim func(*dataversesim.Options)
 	// Progress receives human-readable progress lines (default discard).
 	Progress io.Writer
 	// HandlerOutput receives the handler's and host's logs (default discard).
@@ -96,7 +99,11 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if s.Az, err = azurite.StartProcess(ctx); err != nil {
 		return nil, fmt.Errorf("azurite: %w", err)
 	}
-	if s.Sim, err = dataversesim.New(dataversesim.Options{Records: o.Records, Seed: o.Seed, Limits: o.Limits}); err != nil {
+	so := dataversesim.Options{Records: o.Records, Seed: o.Seed, Limits: o.Limits}
+	if o.Sim != nil {
+		o.Sim(&so)
+	}
+	if s.Sim, err = dataversesim.New(so); err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
 	}
 	caFile := filepath.Join(s.tmp, "dataverse-ca.pem")
