@@ -18,54 +18,24 @@ import (
 // Memory: one entry per record changed by the delta runs of the chain (id
 // and whether it was deleted); the full read is streamed.
 func TableIDs(ctx context.Context, b Blobs, env, run, table string, fn func(id string) error) error {
-	m, err := ReadManifest(ctx, b, env, run)
+	full, deltas, err := tableChain(ctx, b, env, run, table)
 	if err != nil {
 		return err
-	}
-	tm := m.Table(table)
-	if tm == nil || tm.Status != TableDone || len(tm.Chain) == 0 {
-		reason := "not in the run"
-		if tm != nil {
-			reason = tm.Status
-		}
-		return fmt.Errorf("%w: %s in run %s (%s)", ErrTableNotInRun, table, run, reason)
 	}
 	// deleted[id]: the last change of id along the chain is a tombstone.
 	// (TableState's version rule only chooses between upserts, so the last
 	// op decides whether an id is in the state.)
 	deleted := map[string]bool{}
-	for _, r := range tm.Chain[1:] {
-		dm := m
-		if r != run {
-			if dm, err = ReadManifest(ctx, b, env, r); err != nil {
-				return fmt.Errorf("run %s needs %s: %w", run, r, err)
-			}
+	for _, p := range deltas {
+		if err := readBlobIDs(ctx, b, p.Blob, func(id, op string) error {
+			deleted[id] = op == OpDelete
+			return nil
+		}); err != nil {
+			return err
 		}
-		dt := dm.Table(table)
-		if dt == nil || dt.Status != TableDone {
-			return fmt.Errorf("run %s needs table %s of run %s, which is not there", run, table, r)
-		}
-		for _, p := range dt.Pages {
-			if err := readBlobIDs(ctx, b, p.Blob, func(id, op string) error {
-				deleted[id] = op == OpDelete
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-	}
-	fm := m
-	if tm.Chain[0] != run {
-		if fm, err = ReadManifest(ctx, b, env, tm.Chain[0]); err != nil {
-			return fmt.Errorf("run %s needs %s: %w", run, tm.Chain[0], err)
-		}
-	}
-	ft := fm.Table(table)
-	if ft == nil || ft.Status != TableDone || ft.Mode != ModeFull {
-		return fmt.Errorf("run %s: the chain of %s starts at run %s, which has no full read of it", run, table, tm.Chain[0])
 	}
 	emitted := map[string]bool{}
-	for _, p := range ft.Pages {
+	for _, p := range full {
 		err := readBlobIDs(ctx, b, p.Blob, func(id, op string) error {
 			if op != OpUpsert {
 				return nil

@@ -24,55 +24,22 @@ var ErrTableNotInRun = errors.New("backupformat: table has no state in this run"
 // Memory: the changes of the delta runs are held (one entry per changed
 // record); the full read is streamed page by page.
 func TableState(ctx context.Context, b Blobs, env, run, table string, fn func(Record) error) error {
-	m, err := ReadManifest(ctx, b, env, run)
+	full, deltas, err := tableChain(ctx, b, env, run, table)
 	if err != nil {
 		return err
 	}
-	tm := m.Table(table)
-	if tm == nil || tm.Status != TableDone || len(tm.Chain) == 0 {
-		reason := "not in the run"
-		if tm != nil {
-			reason = tm.Status
-			if tm.Reason != "" {
-				reason += ": " + tm.Reason
-			}
-		}
-		return fmt.Errorf("%w: %s in run %s (%s)", ErrTableNotInRun, table, run, reason)
-	}
 	// Changes of the delta runs, oldest first; later runs win.
 	overlay := map[string]Record{}
-	for _, r := range tm.Chain[1:] {
-		dm := m
-		if r != run {
-			if dm, err = ReadManifest(ctx, b, env, r); err != nil {
-				return fmt.Errorf("run %s needs %s: %w", run, r, err)
-			}
+	for _, p := range deltas {
+		if err := readBlobPage(ctx, b, p.Blob, func(rec Record) error {
+			applyChange(overlay, rec)
+			return nil
+		}); err != nil {
+			return err
 		}
-		dt := dm.Table(table)
-		if dt == nil || dt.Status != TableDone {
-			return fmt.Errorf("run %s needs table %s of run %s, which is not there", run, table, r)
-		}
-		for _, p := range dt.Pages {
-			if err := readBlobPage(ctx, b, p.Blob, func(rec Record) error {
-				applyChange(overlay, rec)
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-	}
-	fm := m
-	if tm.Chain[0] != run {
-		if fm, err = ReadManifest(ctx, b, env, tm.Chain[0]); err != nil {
-			return fmt.Errorf("run %s needs %s: %w", run, tm.Chain[0], err)
-		}
-	}
-	ft := fm.Table(table)
-	if ft == nil || ft.Status != TableDone || ft.Mode != ModeFull {
-		return fmt.Errorf("run %s: the chain of %s starts at run %s, which has no full read of it", run, table, tm.Chain[0])
 	}
 	emitted := map[string]bool{}
-	for _, p := range ft.Pages {
+	for _, p := range full {
 		err := readBlobPage(ctx, b, p.Blob, func(rec Record) error {
 			if rec.Op != OpUpsert {
 				return nil
@@ -108,6 +75,57 @@ func TableState(ctx context.Context, b Blobs, env, run, table string, fn func(Re
 		}
 	}
 	return nil
+}
+
+// tableChain resolves the chain of table as of run, as TableState and
+// TableIDs read it: the pages of the full read that starts it, and the pages
+// of every later run of the chain, oldest first. Every link must be there.
+func tableChain(ctx context.Context, b Blobs, env, run, table string) (full, deltas []PageRef, err error) {
+	m, err := ReadManifest(ctx, b, env, run)
+	if err != nil {
+		return nil, nil, err
+	}
+	tm := m.Table(table)
+	if tm == nil || tm.Status != TableDone || len(tm.Chain) == 0 {
+		reason := "not in the run"
+		if tm != nil {
+			reason = tm.Status
+			if tm.Reason != "" {
+				reason += ": " + tm.Reason
+			}
+		}
+		return nil, nil, fmt.Errorf("%w: %s in run %s (%s)", ErrTableNotInRun, table, run, reason)
+	}
+	manifest := func(r string) (*Manifest, error) {
+		if r == run {
+			return m, nil
+		}
+		dm, err := ReadManifest(ctx, b, env, r)
+		if err != nil {
+			return nil, fmt.Errorf("run %s needs %s: %w", run, r, err)
+		}
+		return dm, nil
+	}
+	for _, r := range tm.Chain[1:] {
+		dm, err := manifest(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		dt := dm.Table(table)
+		if dt == nil || dt.Status != TableDone {
+			return nil, nil, fmt.Errorf("run %s needs table %s of run %s, which is not there", run, table, r)
+		}
+		deltas = append(deltas, dt.Pages...)
+	}
+	fm, err := manifest(tm.Chain[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	ft := fm.Table(table)
+	if ft == nil || ft.Status != TableDone || ft.Mode != ModeFull {
+		return nil, nil, fmt.Errorf("run %s: the chain of %s starts at run %s, which has no full read of it", run, table, tm.Chain[0])
+	}
+	return ft.Pages, deltas, nil
 }
 
 // applyChange folds one change into the overlay: a tombstone always applies;
