@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -301,7 +302,7 @@ func (a *App) downloadRecord(w http.ResponseWriter, r *http.Request) error {
 	if !validTable(table) {
 		return bad("table", "not a table logical name")
 	}
-	if !isGUID(id) {
+	if !(guid.Valid(id) && id == strings.ToLower(id)) {
 		return bad("recordId", "must be a GUID")
 	}
 	var found json.RawMessage
@@ -356,22 +357,6 @@ func validTable(s string) bool {
 	}
 	for _, c := range s {
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-		} else if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
 			return false
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
 )
 
 // SystemAdministratorRoleTemplateID is the template id of the System
@@ -54,7 +56,7 @@ func (r Role) IsSystemAdministrator() bool {
 // (systemuserroles_association). Reading them needs read privilege on
 // systemuser and role; a user without it gets a *ResponseError 403.
 func (c *Client) UserRoles(ctx context.Context, userID string) ([]Role, error) {
-	if !isGUID(userID) {
+	if !guid.Valid(userID) {
 		return nil, fmt.Errorf("dataverse: user id %q is not a GUID", userID)
 	}
 	var out struct {
@@ -102,23 +104,4 @@ func (c *Client) CheckChangeTracking(ctx context.Context, t Table) (bool, error)
 		return false, err
 	}
 	return strings.Contains(h.Get("Preference-Applied"), "odata.track-changes"), nil
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
 	"github.com/cloudbackup-d365/cloudbackup/shared/tlsroots"
 )
 
@@ -117,10 +118,10 @@ func New(spec Spec, sec Secret, o Options) (azcore.TokenCredential, error) {
 		return fmt.Errorf("%w: %s", ErrInvalidSpec, fmt.Sprintf(format, args...))
 	}
 	needApp := func() error {
-		if !isGUID(spec.TenantID) && !isDomain(spec.TenantID) {
+		if !guid.Valid(spec.TenantID) && !isDomain(spec.TenantID) {
 			return bad("tenantId must be the directory (tenant) GUID or its domain")
 		}
-		if !isGUID(spec.ClientID) {
+		if !guid.Valid(spec.ClientID) {
 			return bad("clientId must be the application (client) GUID")
 		}
 		return nil
@@ -158,7 +159,7 @@ func New(spec Spec, sec Secret, o Options) (azcore.TokenCredential, error) {
 		return azidentity.NewClientCertificateCredential(spec.TenantID, spec.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true, SendCertificateChain: true})
 	case ModeManagedIdentity:
-		if miID != "" && !isGUID(miID) {
+		if miID != "" && !guid.Valid(miID) {
 			return nil, bad("managedIdentityClientId must be a GUID")
 		}
 		mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
@@ -170,7 +171,7 @@ func New(spec Spec, sec Secret, o Options) (azcore.TokenCredential, error) {
 		if err := needApp(); err != nil {
 			return nil, err
 		}
-		if miID != "" && !isGUID(miID) {
+		if miID != "" && !guid.Valid(miID) {
 			return nil, bad("managedIdentityClientId must be a GUID")
 		}
 		mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
@@ -191,10 +192,10 @@ func New(spec Spec, sec Secret, o Options) (azcore.TokenCredential, error) {
 		return azidentity.NewClientAssertionCredential(spec.TenantID, spec.ClientID, assertion,
 			&azidentity.ClientAssertionCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true})
 	case ModeServiceAccount:
-		if !isGUID(spec.TenantID) && !isDomain(spec.TenantID) {
+		if !guid.Valid(spec.TenantID) && !isDomain(spec.TenantID) {
 			return nil, bad("tenantId must be the directory (tenant) GUID or its domain")
 		}
-		if !isGUID(spec.ClientID) {
+		if !guid.Valid(spec.ClientID) {
 			return nil, bad("clientId (the public client used to sign in) must be a GUID")
 		}
 		if !strings.Contains(spec.Username, "@") {
@@ -243,25 +244,6 @@ func joinModes() string {
 		s = append(s, string(m))
 	}
 	return strings.Join(s, ", ")
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // isDomain accepts a verified-domain tenant name such as contoso.onmicrosoft.com.

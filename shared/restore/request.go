@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
 )
 
 // Conflict policies.
@@ -118,7 +120,6 @@ var ReferenceTables = map[string]string{
 var notRestored = map[string]bool{"organization": true, "role": true, "systemuser": true, "team": true, "businessunit": true, "transactioncurrency": true}
 
 var reID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-var reGUID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 var reName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,99}$`)
 
 // FieldError is a rejected field of a request.
@@ -173,7 +174,7 @@ func (r *Request) Normalize() error {
 			add("scope.records", fmt.Sprintf("%q is not a table logical name", t))
 		}
 		for i, id := range ids {
-			if !reGUID.MatchString(strings.Trim(id, "{}")) {
+			if !guid.Valid(strings.Trim(id, "{}")) {
 				add(fmt.Sprintf("scope.records.%s[%d]", t, i), "not a GUID")
 			}
 			ids[i] = strings.ToLower(strings.Trim(id, "{}"))
@@ -210,7 +211,7 @@ func (r *Request) Normalize() error {
 	}
 	for t, m := range r.Mapping {
 		for s, d := range m {
-			if !reGUID.MatchString(s) || !reGUID.MatchString(d) {
+			if !guid.Valid(s) || !guid.Valid(d) {
 				add("mapping."+t, "source and target ids must be GUIDs")
 			}
 		}
