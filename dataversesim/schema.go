@@ -53,6 +53,12 @@ type AttrDef struct {
 	CreateOnly  bool // overriddencreatedon
 	MaxSizeKB   int  // file and image columns
 	Logical     bool
+	// Facts from the table reference pages (zero values: not stated).
+	Format           string // String/Integer/DateTime format, e.g. Email, Url, DateOnly, DateAndTime
+	DateTimeBehavior string // DateTime: UserLocal, DateOnly, TimeZoneIndependent
+	SourceType       int    // 0 simple, 1 calculated, 2 rollup (read-only)
+	MaxLength        int    // String and Memo
+	AutoNumber       string // AutoNumberFormat, e.g. "CAS-{SEQNUM:5}-{RANDSTRING:6}"
 	// nav maps a lookup target to the single-valued navigation property used by @odata.bind.
 	nav map[string]string
 	idx int
@@ -114,6 +120,7 @@ type schema struct {
 	byName  map[string]*TableDef
 	bySet   map[string]*TableDef
 	n2n     []*N2N
+	rels    []*Rel1N // one-to-many relationships with their cascade configuration
 	n2nNavs map[string]map[string]*N2N // entity -> collection nav -> relationship
 }
 
