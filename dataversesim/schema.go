@@ -120,7 +120,7 @@ type schema struct {
 	byName  map[string]*TableDef
 	bySet   map[string]*TableDef
 	n2n     []*N2N
-	rels    []*Rel1N // one-to-many relationships with their cascade configuration
+	rels    []*Rel1N                   // one-to-many relationships with their cascade configuration
 	n2nNavs map[string]map[string]*N2N // entity -> collection nav -> relationship
 }
 
