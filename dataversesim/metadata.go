@@ -34,14 +34,14 @@ func schemaName(n string) string {
 }
 
 func entityMeta(t *TableDef) map[string]any {
-	tt := "Standard"
-	if t.IsActivity {
-		tt = "Standard"
+	tt := t.TableType
+	if tt == "" {
+		tt = tableStandard
 	}
 	return map[string]any{
 		"MetadataId": metadataID("entity", t.LogicalName), "LogicalName": t.LogicalName, "SchemaName": schemaName(t.LogicalName),
 		"EntitySetName": t.SetName, "LogicalCollectionName": t.SetName, "PrimaryIdAttribute": t.PrimaryID, "PrimaryNameAttribute": nilIfEmpty(t.PrimaryName),
-		"ChangeTrackingEnabled": t.ChangeTracking, "IsIntersect": t.IsIntersect, "IsValidForAdvancedFind": !t.IsIntersect && !t.RefuseRetrieveMultiple,
+		"ChangeTrackingEnabled": t.ChangeTracking, "IsIntersect": t.IsIntersect, "IsValidForAdvancedFind": !t.IsIntersect && !t.RefuseRetrieveMultiple && !t.HiddenFromAdvancedFind,
 		"ObjectTypeCode": t.ObjectTypeCode, "OwnershipType": t.Ownership, "IsCustomEntity": t.IsCustom, "HasNotes": t.HasNotes, "TableType": tt,
 		"IsActivity": t.IsActivity, "DisplayName": label(t.LogicalName), "IsRetrieveMultipleAvailable": !t.RefuseRetrieveMultiple,
 	}

@@ -25,3 +25,14 @@ type Rel1N struct {
 	ReferencedNav, ReferencingNav string
 	Cascade                       Cascade
 }
+
+// relFor returns the one-to-many relationship behind a lookup column and one
+// of its targets, or nil.
+func (s *schema) relFor(referencing, attr, target string) *Rel1N {
+	for _, r := range s.rels {
+		if r.ReferencingEntity == referencing && r.ReferencingAttribute == attr && r.ReferencedEntity == target {
+			return r
+		}
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // AttrType is a Dataverse AttributeType (AttributeMetadata.AttributeType).
@@ -95,6 +96,9 @@ type TableDef struct {
 	IsActivity, HasNotes                         bool
 	Ownership                                    string // UserOwned, OrganizationOwned, BusinessOwned, None
 	StateName                                    string // e.g. AccountState, for the 0x80048408 message
+	TableType                                    string // Standard (""), Elastic or Virtual
+	HiddenFromAdvancedFind                       bool   // IsValidForAdvancedFind false besides intersects
+	Source                                       string // the reference page the facts come from, if any
 	Attrs                                        []*AttrDef
 	attrIdx                                      map[string]*AttrDef
 	navIdx                                       map[string]navTarget // single-valued navigation property -> lookup + target
@@ -141,6 +145,7 @@ func (s *schema) add(t *TableDef) {
 // <attr>_<target>, activity regarding <attr>_<target>_<entity>, owner "ownerid".
 func (s *schema) finish() {
 	for _, t := range s.tables {
+		t.navIdx = map[string]navTarget{}
 		for _, a := range t.Attrs {
 			if !a.IsLookup() {
 				continue
@@ -157,6 +162,9 @@ func (s *schema) finish() {
 					nav = a.Name + "_" + tg + "_" + t.LogicalName
 				default:
 					nav = a.Name + "_" + tg
+				}
+				if r := s.relFor(t.LogicalName, a.Name, tg); r != nil && r.ReferencingNav != "" && a.Type != TOwner {
+					nav = r.ReferencingNav // the page's ReferencingEntityNavigationPropertyName
 				}
 				a.nav[tg] = nav
 				if a.Type == TOwner {
@@ -322,19 +330,34 @@ func newSchema() *schema {
 // server with the default schema options shares it.
 var sharedSchema = newSchema()
 
-// schemaFor returns the schema for a server's options: sharedSchema unless
-// Options.WideColumns or Options.MaxFileSizeMB change it, in which case a
-// private copy (also immutable after construction) is built.
-func schemaFor(o Options) *schema {
-	if o.WideColumns <= 0 && (o.MaxFileSizeMB <= 0 || o.MaxFileSizeMB == defaultMaxFileSizeMB) {
-		return sharedSchema
+// schemaFor returns the schema for a server's options: the shared schema of
+// the organization shape unless Options.WideColumns or Options.MaxFileSizeMB
+// change it, in which case a private copy (also immutable after
+// construction) is built.
+func schemaFor(o Options) (*schema, error) {
+	custom := o.WideColumns > 0 || o.MaxFileSizeMB > 0 && o.MaxFileSizeMB != defaultMaxFileSizeMB
+	var s *schema
+	switch {
+	case o.Org == OrgStandard && !custom:
+		return standardSchema()
+	case o.Org == OrgStandard:
+		var err error
+		if s, err = newStandardSchema(schemaData); err != nil {
+			return nil, err
+		}
+	case !custom:
+		return sharedSchema, nil
+	default:
+		s = newSchema()
 	}
-	s := newSchema()
 	if o.MaxFileSizeMB > 0 {
 		s.byName["cr1_project"].Attr("cr1_document").MaxSizeKB = o.MaxFileSizeMB * 1024
 	}
 	if o.WideColumns > 0 {
 		t := s.byName[o.WideTable]
+		if t == nil {
+			return nil, fmt.Errorf("WideTable %q is not a table", o.WideTable)
+		}
 		for i := range o.WideColumns {
 			a := str(WideColumnName(i))
 			a.idx = len(t.Attrs)
@@ -342,8 +365,12 @@ func schemaFor(o Options) *schema {
 			t.attrIdx[a.Name] = a
 		}
 	}
-	return s
+	return s, nil
 }
+
+// standardSchema is built once per process from the embedded facts and
+// shared, immutable, by every server of the standard shape.
+var standardSchema = sync.OnceValues(func() (*schema, error) { return newStandardSchema(schemaData) })
 
 // defaultMaxFileSizeMB is cr1_document's MaxSizeInKB / 1024 by default.
 const defaultMaxFileSizeMB = 32

@@ -83,6 +83,10 @@ type Options struct {
 	// MaxFileSizeMB is cr1_project.cr1_document's MaxSizeInKB / 1024: the
 	// largest file an upload (single or chunked) accepts. Default 32.
 	MaxFileSizeMB int
+	// Org is the shape of the organization: OrgSmall (the zero value's
+	// choice: about twenty hand-written tables, fast) or OrgStandard (the
+	// tables of Microsoft's table reference, about 700; see orgschema.go).
+	Org Org
 	// StateFile, when set, is loaded at start (if present) and saved on Close
 	// and periodically while dirty.
 	StateFile string
@@ -147,14 +151,24 @@ func New(opts Options) (*Server, error) {
 	if opts.WideColumns > 0 && opts.WideColumnSize == 0 {
 		opts.WideColumnSize = 100
 	}
-	if opts.WideColumns > 0 && sharedSchema.byName[opts.WideTable] == nil {
+	if opts.Org == "" {
+		opts.Org = OrgSmall
+	}
+	if _, err := ParseOrg(string(opts.Org)); err != nil {
+		return nil, fmt.Errorf("dataversesim: %w", err)
+	}
+	sch, err := schemaFor(opts)
+	if err != nil {
+		return nil, fmt.Errorf("dataversesim: organization schema: %w", err)
+	}
+	if opts.WideColumns > 0 && sch.byName[opts.WideTable] == nil {
 		return nil, fmt.Errorf("dataversesim: WideTable %q is not a table", opts.WideTable)
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed))
-	s := &Server{opts: opts, envByKey: map[string]*Env{}, tokenLifetime: time.Hour, stopSave: make(chan struct{}), schema: schemaFor(opts)}
+	s := &Server{opts: opts, envByKey: map[string]*Env{}, tokenLifetime: time.Hour, stopSave: make(chan struct{}), schema: sch}
 	s.tenant = opts.TenantID
 	if s.tenant == "" {
 		s.tenant = newGUID(rng)

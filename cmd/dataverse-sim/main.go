@@ -25,6 +25,7 @@ func main() {
 	caOut := flag.String("ca-out", "", "file to write the CA certificate (PEM) to")
 	limits := flag.String("limits", "default", "service protection limits: default, off or a SCALE factor (10 = 30 s window)")
 	state := flag.String("state", "", "state file: loaded at start when present, saved on exit")
+	orgFlag := flag.String("org", string(dataversesim.OrgStandard), "organization shape: standard (Microsoft's table reference, about 700 tables) or small (about twenty tables, fast)")
 	flag.Parse()
 
 	// Registered before anything is announced: a stop that arrives right
@@ -37,11 +38,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dataverse-sim:", err)
 		os.Exit(2)
 	}
+	org, err := dataversesim.ParseOrg(*orgFlag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dataverse-sim:", err)
+		os.Exit(2)
+	}
 	n := *records
 	if n == 0 {
 		n = -1 // the package treats 0 as "default"; the flag means none
 	}
-	s, err := dataversesim.New(dataversesim.Options{Addr: *addr, Records: n, Seed: *seed, Latency: *latency, Limits: lim, StateFile: *state,
+	s, err := dataversesim.New(dataversesim.Options{Addr: *addr, Records: n, Seed: *seed, Latency: *latency, Limits: lim, StateFile: *state, Org: org,
 		Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dataverse-sim:", err)
