@@ -242,7 +242,11 @@ func (e *Env) appendValue(b []byte, a *AttrDef, v any) []byte {
 		return strconv.AppendBool(b, x)
 	case time.Time:
 		b = append(b, '"')
-		b = x.UTC().AppendFormat(b, dvTime)
+		if a != nil && a.DateTimeBehavior == "DateOnly" {
+			b = x.UTC().AppendFormat(b, "2006-01-02") // Edm.Date
+		} else {
+			b = x.UTC().AppendFormat(b, dvTime) // UserLocal: UTC; TimeZoneIndependent: as stored
+		}
 		return append(b, '"')
 	case Ref:
 		return appendJSONString(b, x.ID)

@@ -132,6 +132,7 @@ func (e *Env) Create(table string, fields map[string]any) (string, error) {
 	if err := e.setFields(td.def, rec, fields); err != nil {
 		return "", err
 	}
+	e.autoNumber(td.def, rec, now)
 	e.stamp(td.def, rec, now, "")
 	e.put(td, rec)
 	return id, nil

@@ -275,12 +275,12 @@ func newSchema() *schema {
 			str("address1_line1"), str("address1_city"), str("address1_stateorprovince"), str("address1_postalcode"), str("address1_country"), memo("description"),
 			pick("industrycode", "Accounting", "Agriculture", "Broadcasting", "Brokers", "Building Supply", "Business Services", "Consulting", "Consumer Services"),
 			pick("accountcategorycode", "Preferred Customer", "Standard"), pick("customertypecode", "Competitor", "Consultant", "Customer", "Investor", "Partner"),
-			money("revenue"), money("creditlimit"), lookup("transactioncurrencyid", "transactioncurrency"), dec("exchangerate"), integer("numberofemployees"),
+			money("revenue"), ro(money("revenue_base")), money("creditlimit"), lookup("transactioncurrencyid", "transactioncurrency"), dec("exchangerate"), integer("numberofemployees"),
 			boolean("creditonhold"), boolean("donotemail"), date("lastusedincampaign"), lookup("parentaccountid", "account"), lookup("primarycontactid", "contact"),
 			multi("cr1_regions", "North", "South", "East", "West", "Central")},
 			stateStatus(activeInactive, []Option{{1, "Active", 0}, {2, "Inactive", 1}}), audit(true))})
 	s.add(&TableDef{LogicalName: "contact", SetName: "contacts", PrimaryID: "contactid", PrimaryName: "fullname", ObjectTypeCode: 2, Ownership: "UserOwned", ChangeTracking: true, HasNotes: true, StateName: "ContactState",
-		Attrs: cat([]*AttrDef{pk("contactid"), primary("fullname"), str("firstname"), str("lastname"), str("emailaddress1"), str("telephone1"), str("jobtitle"), date("birthdate"),
+		Attrs: cat([]*AttrDef{pk("contactid"), primary("fullname"), str("firstname"), str("lastname"), str("emailaddress1"), str("telephone1"), str("jobtitle"), {Name: "birthdate", Type: TDateTime, DateTimeBehavior: "DateOnly", Format: "DateOnly"},
 			pick("gendercode", "Male", "Female"), lookup("parentcustomerid", "account", "contact"), money("annualincome"), lookup("transactioncurrencyid", "transactioncurrency"), boolean("donotphone")},
 			stateStatus(activeInactive, []Option{{1, "Active", 0}, {2, "Inactive", 1}}), audit(true))})
 	s.add(&TableDef{LogicalName: "opportunity", SetName: "opportunities", PrimaryID: "opportunityid", PrimaryName: "name", ObjectTypeCode: 3, Ownership: "UserOwned", ChangeTracking: true, HasNotes: true, StateName: "OpportunityState",
@@ -302,6 +302,7 @@ func newSchema() *schema {
 	s.add(&TableDef{LogicalName: "cr1_project", SetName: "cr1_projects", PrimaryID: "cr1_projectid", PrimaryName: "cr1_name", ObjectTypeCode: 10100, Ownership: "UserOwned", ChangeTracking: true, IsCustom: true, HasNotes: true, StateName: "cr1_projectState",
 		Attrs: cat([]*AttrDef{pk("cr1_projectid"), primary("cr1_name"), lookup("cr1_accountid", "account"), money("cr1_budget"), lookup("transactioncurrencyid", "transactioncurrency"), date("cr1_startdate"),
 			multi("cr1_tags", "Internal", "External", "Urgent", "Research"), pick("cr1_phase", "Plan", "Build", "Run"),
+			{Name: "cr1_code", Type: TString, AutoNumber: "PRJ-{SEQNUM:6}", MaxLength: 100},
 			{Name: "cr1_document", Type: TFile, MaxSizeKB: defaultMaxFileSizeMB * 1024}, {Name: "cr1_document_name", Type: TString, AttributeOf: "cr1_document", ReadOnly: true},
 			{Name: "cr1_image", Type: TImage, MaxSizeKB: 10240}, {Name: "cr1_imageid", Type: TUniqueID, AttributeOf: "cr1_image", ReadOnly: true}},
 			stateStatus(activeInactive, []Option{{1, "Active", 0}, {2, "Inactive", 1}}), audit(true))})

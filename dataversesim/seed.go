@@ -74,6 +74,8 @@ func (sd *seeder) row(table string, set func(r *Record, def *TableDef)) *Record 
 	if set != nil {
 		set(rec, def)
 	}
+	sd.e.autoNumber(def, rec, created)
+	sd.e.deriveColumns(def, rec)
 	rec.Version = sd.e.nextVersion()
 	rec.set(def, "versionnumber", rec.Version)
 	sd.e.put(td, rec)
@@ -113,12 +115,12 @@ func (e *Env) seed() {
 		})
 		sd.bus = append(sd.bus, bu.ID)
 	}
-	for _, c := range [][3]string{{"US Dollar", "USD", "$"}, {"Euro", "EUR", "€"}} {
+	for i, c := range [][3]string{{"US Dollar", "USD", "$"}, {"Euro", "EUR", "€"}} {
 		cur := sd.row("transactioncurrency", func(rec *Record, def *TableDef) {
 			rec.set(def, "currencyname", c[0])
 			rec.set(def, "isocurrencycode", c[1])
 			rec.set(def, "currencysymbol", c[2])
-			rec.set(def, "exchangerate", 1.0)
+			rec.set(def, "exchangerate", []float64{1.0, 0.8}[i]) // USD is the base currency
 		})
 		sd.cur = append(sd.cur, cur.ID)
 	}

@@ -132,6 +132,7 @@ func (r *Record) set(def *TableDef, name string, v any) {
 
 // stamp sets versionnumber/modifiedon the way the platform does on every write.
 func (e *Env) stamp(def *TableDef, r *Record, now time.Time, by string) {
+	e.deriveColumns(def, r)
 	r.Version = e.nextVersion()
 	r.set(def, "versionnumber", r.Version)
 	r.set(def, "modifiedon", now)

@@ -105,6 +105,16 @@ func convert(a *AttrDef, v any) (any, *dvError) {
 		return b, nil
 	case TDateTime:
 		s, ok := v.(string)
+		if a.DateTimeBehavior == "DateOnly" {
+			// Date-only columns are Edm.Date in the Web API: a value with a
+			// time part is refused (powerapps-docs, developer/data-platform/
+			// behavior-format-date-time-attribute.md).
+			t, err := time.Parse("2006-01-02", s)
+			if !ok || err != nil {
+				return nil, badType(v, "Edm.Date")
+			}
+			return t, nil
+		}
 		if !ok {
 			return nil, badType(v, "Edm.DateTimeOffset")
 		}
@@ -322,6 +332,7 @@ func (e *Env) createRecord(rc *reqCtx, td *tableData, id string, body map[string
 			return nil, errf(400, codeStatus, "%d is not a valid status code for state code %s.Active on %s with Id %s.", rec.get(def, "statuscode"), def.StateName, def.LogicalName, id)
 		}
 	}
+	e.autoNumber(def, rec, now)
 	e.stamp(def, rec, now, rc.user)
 	e.put(td, rec)
 	rc.records++
