@@ -78,3 +78,53 @@ func TestParseOrg(t *testing.T) {
 		t.Error("ParseOrg accepted an unknown shape")
 	}
 }
+
+// The standard organization lists the reference folder's tables (about
+// 600), keeps the demo data, and has the documented kinds of table.
+func TestStandardOrganizationShape(t *testing.T) {
+	s := Start(t, Options{Records: 200, Seed: 42, Org: OrgStandard})
+	e := s.Demo()
+	r := call(t, e, "GET", "EntityDefinitions?$select=LogicalName,ChangeTrackingEnabled,IsIntersect,TableType,IsValidForAdvancedFind", nil)
+	want(t, r, 200)
+	defs := r.values()
+	if len(defs) < 600 {
+		t.Fatalf("EntityDefinitions lists %d tables, want at least 600", len(defs))
+	}
+	kinds := map[string]int{}
+	for _, d := range defs {
+		m := d.(map[string]any)
+		if m["ChangeTrackingEnabled"] == true {
+			kinds["tracked"]++
+		} else {
+			kinds["untracked"]++
+		}
+		if m["IsIntersect"] == true {
+			kinds["intersect"]++
+		}
+		if m["IsValidForAdvancedFind"] == false {
+			kinds["hidden"]++
+		}
+		kinds[m["TableType"].(string)]++
+	}
+	for _, k := range []string{"tracked", "untracked", "intersect", "hidden", "Virtual", "Elastic"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s table among %d: %v", k, len(defs), kinds)
+		}
+	}
+	var virtual string
+	for _, d := range defs {
+		if m := d.(map[string]any); m["TableType"] == "Virtual" {
+			virtual = m["LogicalName"].(string)
+			break
+		}
+	}
+	set := s.schema.byName[virtual].SetName
+	if r := call(t, e, "GET", set, nil); r.status < 400 {
+		t.Errorf("virtual table %s answered %d to RetrieveMultiple", virtual, r.status)
+	}
+	r = call(t, e, "GET", "accounts?$select=name,revenue,revenue_base&$top=5", nil)
+	want(t, r, 200)
+	if len(r.values()) == 0 {
+		t.Fatal("the demo accounts are gone")
+	}
+}
