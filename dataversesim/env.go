@@ -53,10 +53,12 @@ type Env struct {
 	version int64
 	files   map[string]*fileBlob
 	uploads map[string]*upload
-	undo    *[]func()
-	dirty   bool
-	rng     *rand.Rand
-	created time.Time // organization creation, for delta token timestamps
+	// blockUploads are InitializeFileBlocksUpload sessions by token.
+	blockUploads map[string]*blockUpload
+	undo         *[]func()
+	dirty        bool
+	rng          *rand.Rand
+	created      time.Time // organization creation, for delta token timestamps
 
 	bmu     sync.Mutex // behaviour switches below
 	faults  []Fault

@@ -175,10 +175,9 @@ func (e *Env) uploadColumn(rc *reqCtx, w http.ResponseWriter, r *http.Request, t
 		writeDVError(w, errf(400, codeBadRequest, "The x-ms-file-name header is required."))
 		return
 	}
-	mime := r.Header.Get("Content-Type")
-	if mime == "application/octet-stream" || mime == "" {
-		mime = guessMime(name)
-	}
+	// A PATCH of the column cannot set the MIME type (dataverse-reference
+	// 11: only CommitFileBlocksUpload takes one): it follows the name.
+	mime := guessMime(name)
 	if strings.EqualFold(r.Header.Get("x-ms-transfer-mode"), "chunked") {
 		tokn := base64.RawURLEncoding.EncodeToString([]byte(newGUID(e.rng)))
 		e.uploads[tokn] = &upload{table: def.LogicalName, id: rec.ID, col: a.Name, name: name, mime: mime}

@@ -59,6 +59,9 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 	case "WhoAmI":
 		e.whoAmI(rc, w)
 		return
+	case "InitializeFileBlocksUpload", "UploadBlock", "CommitFileBlocksUpload":
+		e.serveFileBlocks(rc, w, r, first.name)
+		return
 	case "EntityDefinitions", "RelationshipDefinitions":
 		e.serveMetadata(rc, w, r, segs)
 		return
