@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -67,7 +68,16 @@ type Env struct {
 	recTime *time.Duration
 	ctExp   *time.Duration
 	limiter *limiter
+
+	// requests and metadataRequests count the authenticated Web API
+	// requests, for tests and benchmarks that measure what a scan costs.
+	requests, metadataRequests atomic.Int64
 }
+
+// Requests reports the authenticated Web API requests served so far, and
+// how many of them read metadata (EntityDefinitions, RelationshipDefinitions,
+// GlobalOptionSetDefinitions, RetrieveMetadataChanges, $metadata).
+func (e *Env) Requests() (all, metadata int64) { return e.requests.Load(), e.metadataRequests.Load() }
 
 func newEnv(s *Server, spec envSpec, url string) *Env {
 	r := rand.New(rand.NewPCG(uint64(s.opts.Seed), spec.seedSalt))
@@ -173,6 +183,11 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-ms-diagnostics", reason)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
+	}
+	e.requests.Add(1)
+	if seg := strings.TrimPrefix(r.URL.Path, "/api/data/v9.2/"); strings.HasPrefix(seg, "EntityDefinitions") || strings.HasPrefix(seg, "RelationshipDefinitions") ||
+		strings.HasPrefix(seg, "GlobalOptionSetDefinitions") || strings.HasPrefix(seg, "RetrieveMetadataChanges") || seg == "$metadata" {
+		e.metadataRequests.Add(1)
 	}
 	if e.spec.disabled {
 		writeDVError(w, errf(403, "0x80072557", "The organization %s is disabled.", e.spec.uniqueName))
