@@ -21,7 +21,7 @@ const (
 	// EntityDefinitions (schemadata/names.json, most of them empty), a mix
 	// of change tracking on and off, intersect tables, virtual tables that
 	// refuse RetrieveMultiple, an elastic table and tables hidden from
-	// Advanced Find. cmd/dataverse-sim uses it by default.
+	// Advanced Find. cmd/dataverse-sim serves it with -org standard.
 	OrgStandard Org = "standard"
 	// OrgSmall is the hand-written organization of about twenty tables the
 	// simulator had first: fast to seed and scan, for tests that need speed.
