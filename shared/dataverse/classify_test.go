@@ -56,6 +56,8 @@ func TestClassify(t *testing.T) {
 		{"missing privilege", resp(400, CodeMissingPrivilege, "Principal user is missing prvReadAccount privilege"), ClassReadRefused},
 		{"organization disabled", resp(403, CodeOrganizationDisabled, "The organization is disabled."), ClassPermanent},
 		{"user disabled", resp(403, CodeUserDisabled, "disabled"), ClassPermanent},
+		{"no file", fmt.Errorf("download: %w", ErrNoFile), ClassPermanent},
+		{"batch cut short", fmt.Errorf("$batch: %w", ErrBatchNotRun), ClassTransient},
 	}
 	for _, c := range cases {
 		if got := Classify(c.err); got != c.want {

@@ -171,7 +171,7 @@ const (
 	ClassNone Class = iota
 	// ClassPermanent: trying again cannot help (4xx answers other than the
 	// ones below, a refused redirect, an expired change-tracking token, an
-	// identity Entra refuses). The item fails with the answer.
+	// identity Entra refuses, ErrNoFile). The item fails with the answer.
 	ClassPermanent
 	// ClassTransient: the same call may succeed later: 5xx and 408 answers,
 	// connection resets and timeouts, truncated or undecodable bodies, token
@@ -210,6 +210,9 @@ func (c Class) Retryable() bool {
 func Classify(err error) Class {
 	if err == nil {
 		return ClassNone
+	}
+	if errors.Is(err, ErrNoFile) {
+		return ClassPermanent // an answer, not a failure: the column is empty
 	}
 	if _, ok := IsThrottled(err); ok {
 		return ClassThrottled
