@@ -5,7 +5,8 @@
 // sub-folder per function holding function.json), starts the custom handler
 // named in host.json with FUNCTIONS_CUSTOMHANDLER_PORT, waits until it
 // answers, and then drives it over the custom handler protocol:
-//   - timer triggers fire on their NCRONTAB schedule and on demand
+//   - timer triggers fire on their NCRONTAB schedule (shared/ncrontab: the
+//     host's six-field syntax) and on demand
 //     (POST /admin/functions/<name>, master key), as the real host allows;
 //   - serviceBusTrigger and queueTrigger functions are fed from Azure Storage
 //     queues (Azurite) named like the Service Bus queues. Each message is

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
 )
 
 // Options configure a dev host. Zero values become the documented defaults.
@@ -217,7 +219,7 @@ func (h *Host) checkBindings() error {
 		case "timerTrigger":
 			s, err := resolve(trig.Schedule, h.lookup)
 			if err == nil {
-				_, err = ParseSchedule(s)
+				_, err = ncrontab.Parse(s)
 			}
 			if err != nil {
 				problems = append(problems, f.Name+": "+err.Error())

@@ -3,6 +3,8 @@ package devhost
 import (
 	"context"
 	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
 )
 
 func (h *Host) startTimer(ctx context.Context, f Function, trig Binding) error {
@@ -10,7 +12,7 @@ func (h *Host) startTimer(ctx context.Context, f Function, trig Binding) error {
 	if err != nil {
 		return err
 	}
-	sched, err := ParseSchedule(expr)
+	sched, err := ncrontab.Parse(expr)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
+	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -37,8 +38,10 @@ func (a *App) view(r *http.Request, e connections.Environment) environmentView {
 		v.Status = "backup-disabled"
 	default:
 		v.Status = "never-run"
-		if next, err := connections.NextRun(v.Schedule, timeNow()); err == nil {
-			v.NextRun = next.Format("2006-01-02T15:04:05Z")
+		if sched, err := ncrontab.Parse(v.Schedule); err == nil {
+			if next := sched.Next(timeNow()); !next.IsZero() {
+				v.NextRun = next.Format("2006-01-02T15:04:05Z")
+			}
 		}
 	}
 	if eng, err := a.backupEngine(r.Context()); err == nil {

@@ -21,9 +21,12 @@
 //     with Delay = Retry-After on the next identity of the connection, and the
 //     throttle is counted. Pages are spread over the connection's identities
 //     (each has its own service protection budget).
-//   - Other failures fail the invocation so the host redelivers; on the last
-//     allowed delivery the table is marked failed with the reason and the run
-//     goes on (it ends partial).
+//   - What a failure means is dataverse.Classify's call. A transient one
+//     (reset, truncated page, 5xx, expired token) is retried a few times in
+//     the invocation with jittered backoff (shared/retry), then fails the
+//     invocation so the host redelivers; on the last allowed delivery, or at
+//     once for a permanent failure, the table is marked failed with the
+//     reason and the run goes on (it ends partial).
 //   - When the last table ends, the run is finalized once (conditional
 //     status change): manifest with the sha256 of every blob, run totals,
 //     and the environment's "run in progress" row released.

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -69,19 +69,14 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 
 	link, tracking := e.pageLink(t)
 	var res pageResult
-	for attempt := 0; ; attempt++ {
+	_, err = retry.Do(ctx, inInvocation, func() (err error) {
 		if t.Phase == backupformat.PhaseSweep {
 			res, err = e.sweepPage(ctx, c, t, m.Page, link)
 		} else {
 			res, err = e.writePage(ctx, c, t, m.Page, link, tracking)
 		}
-		if err == nil || attempt >= 2 || !retryNow(err) {
-			break
-		}
-		if serr := sleepJitter(ctx, attempt); serr != nil {
-			return serr
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return e.pageFailed(ctx, t, m, deliveryCount, err)
 	}
@@ -379,7 +374,7 @@ func (e *Engine) pageFailed(ctx context.Context, t *runstate.Task, m ExtractMess
 	if t.Page == 0 && dataverse.IsRetrieveMultipleRefused(err) {
 		return e.endTask(ctx, t, runstate.TaskSkipped, "the table refuses RetrieveMultiple: "+errText(err))
 	}
-	if deliveryCount >= e.opts.MaxDeliveries || isPermanent(err) {
+	if deliveryCount >= e.opts.MaxDeliveries || !dataverse.Classify(err).Retryable() {
 		e.log.ErrorContext(ctx, "table failed", "run", m.Run, "table", m.Table, "page", m.Page, "deliveries", deliveryCount, "error", err)
 		return e.endTask(ctx, t, runstate.TaskFailed, fmt.Sprintf("page %d failed after %d deliveries: %s", m.Page, deliveryCount, errText(err)))
 	}
@@ -477,28 +472,9 @@ func (e *Engine) runEnded(ctx context.Context, env, run string) (bool, error) {
 	return runstate.Terminal(r.Status), nil
 }
 
-// retryNow reports errors worth an immediate retry inside the invocation
-// (network resets, truncated bodies, 5xx, token hiccups): not 429 (re-sent
-// with a delay instead), not 4xx answers (permanent or handled).
-func retryNow(err error) bool {
-	if _, ok := dataverse.IsThrottled(err); ok {
-		return false
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	return !dataverse.IsChangeTrackingExpired(err) && !dataverse.IsRetrieveMultipleRefused(err) && !isPermanent(err)
-}
-
-func sleepJitter(ctx context.Context, attempt int) error {
-	d := time.Duration(100*(1<<attempt)) * time.Millisecond
-	d += time.Duration(rand.Int64N(int64(d)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// inInvocation retries a page read or file download inside the invocation
+// when it failed transiently (reset, truncated body, 5xx, an expired token):
+// a few attempts with jittered backoff, then the message is delivered again.
+// A throttle is not waited here (MaxAfter < 0): the message is re-sent with
+// Retry-After as its delay, on the next identity.
+var inInvocation = retry.Policy{Attempts: 3, Base: 100 * time.Millisecond, Cap: 2 * time.Second, MaxAfter: -1, Decide: dataverse.Decide}

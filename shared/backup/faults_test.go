@@ -8,7 +8,9 @@ package backup_test
 // against the manifest), the run ends in the right state with the reason.
 
 import (
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -562,4 +564,45 @@ func TestScanDeliveredTwiceAtOnce(t *testing.T) {
 		t.Fatalf("run: %s %s", run.Status, run.Reason)
 	}
 	onePagePerBlob(t, f, checkRunMatchesSimulator(t, f, run.ID)) // verify includes the metadata snapshot
+}
+
+// TestScanRetriesTransientMetadataFailures: a table's metadata read that
+// fails transiently during the scan (503, a reset connection) is retried,
+// not recorded in the snapshot as that table's metadata error (which would
+// leave, say, its file columns out of the backup).
+func TestScanRetriesTransientMetadataFailures(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 20, Seed: 19}, engine: smallPages})
+	f.sim.Demo().InjectFault(dataversesim.Fault{Kind: dataversesim.Fault503, Method: "GET", Path: "/Attributes", Count: 2})
+	f.sim.Demo().InjectFault(dataversesim.Fault{Kind: dataversesim.FaultReset, Method: "GET", Path: "Relationships", Count: 1})
+	run := f.backup(ctx, pumpOptions{})
+	if run.Status != runstate.RunSucceeded {
+		t.Fatalf("run: %s %s", run.Status, run.Reason)
+	}
+	rc, err := f.blobs.Get(ctx, backupformat.ContainerBackups, run.MetadataBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	gz, err := gzip.NewReader(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap struct {
+		Tables map[string]map[string]json.RawMessage `json:"tables"`
+	}
+	if err := json.NewDecoder(gz).Decode(&snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Tables) == 0 {
+		t.Fatal("the snapshot has no table metadata")
+	}
+	for table, parts := range snap.Tables {
+		for k, v := range parts {
+			if strings.HasSuffix(k, "Error") {
+				t.Errorf("%s: %s = %s; a transient failure was recorded as metadata", table, k, v)
+			}
+		}
+	}
+	checkRunMatchesSimulator(t, f, run.ID)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -64,7 +65,7 @@ func (e *Engine) DownloadFiles(ctx context.Context, m FilesMessage, deliveryCoun
 			_, err := e.state.ModifyRun(ctx, t.Environment, t.Run, func(r *runstate.Run) (bool, error) { r.Throttled++; return true, nil })
 			return err
 		}
-		if deliveryCount >= e.opts.MaxDeliveries {
+		if deliveryCount >= e.opts.MaxDeliveries || !dataverse.Classify(err).Retryable() {
 			return e.endTask(ctx, t, runstate.TaskFailed, fmt.Sprintf("files of page %d failed after %d deliveries: %s", m.Page, deliveryCount, errText(err)))
 		}
 		return fmt.Errorf("files of page %d of %s: %w", m.Page, m.Table, err)
@@ -113,7 +114,11 @@ func (e *Engine) downloadPageFiles(ctx context.Context, c *dataverse.Client, t *
 			if !hasValue(fields, col.name) && !hasValue(fields, col.name+"id") && !hasValue(fields, col.name+"_name") {
 				continue
 			}
-			ref, err := e.downloadOne(ctx, c, t, r.ID, col.name, col.image)
+			var ref backupformat.FileRef
+			_, err := retry.Do(ctx, inInvocation, func() (err error) {
+				ref, err = e.downloadOne(ctx, c, t, r.ID, col.name, col.image)
+				return err
+			})
 			if errors.Is(err, dataverse.ErrNoFile) {
 				continue
 			}

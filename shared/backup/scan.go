@@ -17,6 +17,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -59,17 +60,11 @@ func (e *Engine) Scan(ctx context.Context, m ScanMessage, deliveryCount int) err
 		_, err := e.state.ModifyRun(ctx, m.Environment, m.Run, func(r *runstate.Run) (bool, error) { r.Throttled++; return true, nil })
 		return err
 	}
-	if deliveryCount >= e.opts.MaxDeliveries || isPermanent(err) {
+	if deliveryCount >= e.opts.MaxDeliveries || !dataverse.Classify(err).Retryable() {
 		e.log.ErrorContext(ctx, "scan failed, run failed", "run", m.Run, "error", err)
 		return e.failRun(ctx, m.Environment, m.Run, "scan failed: "+err.Error())
 	}
 	return err
-}
-
-// isPermanent reports errors no redelivery will cure (4xx other than 408/429).
-func isPermanent(err error) bool {
-	var re *dataverse.ResponseError
-	return errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 && re.StatusCode != 408 && re.StatusCode != 429
 }
 
 func (e *Engine) failRun(ctx context.Context, env, run, reason string) error {
@@ -122,25 +117,28 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	if err != nil {
 		return err
 	}
-	// Metadata requests go round the identities; on a 429 what was read is
-	// kept and the scan is re-queued with the delay.
+	// Metadata requests go round the identities, each retried in the
+	// invocation when it fails transiently. On a throttle, or a failure that
+	// outlasts the retries, what was read is kept and the scan goes on from
+	// there: re-queued with the Retry-After, or delivered again by the host.
 	nreq := 0
-	next := func() *dataverse.Client { nreq++; return clients[nreq%len(clients)] }
-	throttled := func(err error) error {
-		if _, ok := dataverse.IsThrottled(err); ok {
-			if perr := e.savePartial(ctx, snap); perr != nil {
-				return perr
-			}
+	read := func(fn func(c *dataverse.Client) error) error {
+		_, err := retry.Do(ctx, inInvocation, func() error { nreq++; return fn(clients[nreq%len(clients)]) })
+		return err
+	}
+	keepPartial := func(err error) error {
+		if perr := e.savePartial(ctx, snap); perr != nil {
+			return perr
 		}
 		return err
 	}
 	if snap.EntityDefinitions == nil {
-		who, err := clients[0].WhoAmI(ctx)
-		if err != nil {
+		var who dataverse.WhoAmIResponse
+		if err := read(func(*dataverse.Client) (err error) { who, err = clients[0].WhoAmI(ctx); return err }); err != nil {
 			return err
 		}
-		_, raw, err := next().EntityDefinitions(ctx)
-		if err != nil {
+		var raw json.RawMessage
+		if err := read(func(c *dataverse.Client) (err error) { _, raw, err = c.EntityDefinitions(ctx); return err }); err != nil {
 			return err
 		}
 		snap.DopHint, snap.EntityDefinitions = who.DopHint, raw
@@ -179,16 +177,20 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 				continue
 			}
 			var v json.RawMessage
-			var err error
-			if part == "attributes" {
-				_, v, err = next().Attributes(ctx, d.LogicalName)
-			} else {
-				v, err = next().MetadataValue(ctx, d.LogicalName, dataverse.TableMetadataParts[part])
-			}
-			if err != nil {
-				if _, ok := dataverse.IsThrottled(err); ok {
-					return throttled(err)
+			err := read(func(c *dataverse.Client) (err error) {
+				if part == "attributes" {
+					_, v, err = c.Attributes(ctx, d.LogicalName)
+				} else {
+					v, err = c.MetadataValue(ctx, d.LogicalName, dataverse.TableMetadataParts[part])
 				}
+				return err
+			})
+			if err != nil {
+				if dataverse.Classify(err).Retryable() {
+					return keepPartial(err)
+				}
+				// Refused for this table (privilege, bad request): the
+				// snapshot records the answer and the scan goes on.
 				msg, _ := json.Marshal(err.Error())
 				tm[part+"Error"] = msg
 				continue

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
+	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -78,13 +78,14 @@ func (e *Engine) due(ctx context.Context, env Environment, now time.Time) (bool,
 		return false, "last run " + last.ID + " is recent", nil
 	}
 	if env.Policy.Schedule != "" && last != nil {
-		next, err := connections.NextRun(env.Policy.Schedule, last.CreatedAt)
+		sched, err := ncrontab.Parse(env.Policy.Schedule)
 		if err != nil {
 			// The API validates schedules; a bad one stored some other way must
 			// not stop the environment from being backed up at all.
 			return true, "", nil
 		}
-		if next.After(now) {
+		// A schedule that never fires (refused by the API) is treated the same.
+		if next := sched.Next(last.CreatedAt); !next.IsZero() && next.After(now) {
 			return false, "next scheduled run at " + next.Format(time.RFC3339) + " (policy schedule " + env.Policy.Schedule + ")", nil
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
 )
 
 // Config is the validated configuration of the custom handler.
@@ -131,8 +133,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	cfg.BackupSchedule = orDefault(get(EnvBackupSchedule), DefaultBackupSchedule)
 	cfg.RetentionSchedule = orDefault(get(EnvRetentionSchedule), DefaultRetentionSchedule)
 	for name, v := range map[string]string{EnvBackupSchedule: cfg.BackupSchedule, EnvRetentionSchedule: cfg.RetentionSchedule} {
-		if n := len(strings.Fields(v)); n != 6 {
-			bad(name, "%q has %d fields; NCRONTAB needs six: {second} {minute} {hour} {day} {month} {day-of-week}, e.g. %q", v, n, DefaultBackupSchedule)
+		// The host refuses to start a timer whose schedule it cannot parse;
+		// say so at start, with the parser the dev host uses.
+		if _, err := ncrontab.Parse(v); err != nil {
+			bad(name, "%v", err)
 		}
 	}
 

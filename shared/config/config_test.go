@@ -59,6 +59,7 @@ func TestValidationNamesEverySetting(t *testing.T) {
 		{"service bus missing", map[string]string{EnvMessagingTransport: "servicebus"}, EnvServiceBusFQNS, "not set"},
 		{"service bus url", map[string]string{EnvMessagingTransport: "servicebus", EnvServiceBusFQNS: "https://x/"}, EnvServiceBusFQNS, "bare host"},
 		{"schedule fields", map[string]string{EnvBackupSchedule: "0 2 * * *"}, EnvBackupSchedule, "six"},
+		{"schedule day 7", map[string]string{EnvRetentionSchedule: "0 30 3 * * 7"}, EnvRetentionSchedule, "0 is Sunday"},
 		{"key vault http", map[string]string{EnvKeyVaultURL: "http://kv"}, EnvKeyVaultURL, "https"},
 		{"ca missing", map[string]string{EnvDataverseExtraCA: "/nonexistent/ca.pem"}, EnvDataverseExtraCA, "cannot read"},
 		{"allowed host path", map[string]string{EnvDataverseAllowedHosts: "ok.example, https://x/y"}, EnvDataverseAllowedHosts, "without scheme"},

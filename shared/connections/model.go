@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
+	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
 )
 
 // Kind is the kind of connection.
@@ -132,7 +133,7 @@ func (p *Policy) Validate() error {
 		p.ExcludeTables = []string{}
 	}
 	if s := strings.TrimSpace(p.Schedule); s != "" {
-		if err := checkNCRONTAB(s); err != nil {
+		if err := checkSchedule(s); err != nil {
 			return invalid("policy.schedule", "%v", err)
 		}
 		p.Schedule = s
@@ -177,54 +178,17 @@ func validLogicalName(s string) bool {
 	return true
 }
 
-// checkNCRONTAB checks the shape of a six-field NCRONTAB expression: each
-// field made of numbers, '*', ranges, steps and lists, within its bounds.
-func checkNCRONTAB(expr string) error {
-	f := strings.Fields(expr)
-	if len(f) != 6 {
-		return fmt.Errorf("%q has %d fields; NCRONTAB needs six: {second} {minute} {hour} {day} {month} {day-of-week}, e.g. \"0 0 2 * * *\"", expr, len(f))
+// checkSchedule parses a policy schedule with the parser the scheduler
+// and the dev host use, and refuses one that never fires.
+func checkSchedule(expr string) error {
+	s, err := ncrontab.Parse(expr)
+	if err != nil {
+		return err
 	}
-	bounds := [6][2]int{{0, 59}, {0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 6}}
-	names := [6]string{"second", "minute", "hour", "day", "month", "day-of-week"}
-	for i, field := range f {
-		for _, part := range strings.Split(field, ",") {
-			rng, step, hasStep := strings.Cut(part, "/")
-			if hasStep {
-				if n, ok := atoi(step); !ok || n < 1 {
-					return fmt.Errorf("%s field %q: bad step", names[i], field)
-				}
-			}
-			if rng == "*" {
-				continue
-			}
-			lo, hi, isRange := strings.Cut(rng, "-")
-			a, ok := atoi(lo)
-			if !ok || a < bounds[i][0] || a > bounds[i][1] {
-				return fmt.Errorf("%s field %q: values must be %d-%d", names[i], field, bounds[i][0], bounds[i][1])
-			}
-			if isRange {
-				b, ok := atoi(hi)
-				if !ok || b < a || b > bounds[i][1] {
-					return fmt.Errorf("%s field %q: bad range", names[i], field)
-				}
-			}
-		}
+	if !s.Fires() {
+		return fmt.Errorf("schedule %q matches no date (e.g. 30 February), so backups would never run", expr)
 	}
 	return nil
-}
-
-func atoi(s string) (int, bool) {
-	if s == "" || len(s) > 4 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }
 
 // Errors of the package; callers use errors.Is / errors.As.

@@ -300,13 +300,13 @@ func (s *Service) explainDataverse(ec *EnvironmentCheck, err error, id Identity,
 		ec.Problems = append(ec.Problems, Problem{Code: code, Severity: sev, Message: msg, Fix: fix})
 	}
 	var ae *dataverse.AuthError
-	var te *dataverse.ThrottledError
+	retryAfter, throttled := dataverse.IsThrottled(err)
 	switch {
 	case errors.As(err, &ae):
 		p := identity.Explain(ae.Err, id.Spec(c.TenantID))
 		add("error", p.Code, p.Message, p.Fix)
-	case errors.As(err, &te):
-		add("error", "throttled", fmt.Sprintf("%s was throttled by %s (service protection limits); retry after %s.", subject, ec.URL, te.RetryAfter), "Validate again later.")
+	case throttled:
+		add("error", "throttled", fmt.Sprintf("%s was throttled by %s (service protection limits); retry after %s.", subject, ec.URL, retryAfter), "Validate again later.")
 	case dataverse.HasCode(err, dataverse.CodeUserNotInEnvironment):
 		if id.Mode == identity.ModeServiceAccount {
 			add("error", "not_a_member", subject+" is not a member of "+ec.URL+".",
@@ -320,6 +320,8 @@ func (s *Service) explainDataverse(ec *EnvironmentCheck, err error, id Identity,
 			ppac+rolesPage(id)+", select "+fixUser+" and activate it (users also need a license and an enabled Entra account).")
 	case dataverse.HasCode(err, dataverse.CodeOrganizationDisabled):
 		add("error", "environment_disabled", "The environment "+ec.URL+" is disabled.", "Enable the environment in the Power Platform admin center, or leave it out of backups.")
+	case dataverse.Classify(err) == dataverse.ClassTokenExpired:
+		add("error", "token_expired", "Dataverse refused the token of "+subject+" at "+ec.URL+" as expired.", "Validate again; if it persists, check the clock of the machine running the service (tokens last about an hour).")
 	case dataverse.HasStatus(err, http.StatusUnauthorized):
 		add("error", "token_refused", "Dataverse refused the token of "+subject+" at "+ec.URL+": "+errMessage(err), "Check that the environment belongs to tenant "+c.TenantID+".")
 	case dataverse.HasStatus(err, http.StatusForbidden):

@@ -128,7 +128,8 @@ func (c *Client) newRequest(ctx context.Context, method, pathOrURL string, body 
 // If-None-Match: null unless the caller set If-Match/If-None-Match, and
 // Content-Type for bodies when unset), never follows redirects, and turns any
 // non-2xx answer into an error through translate (*ThrottledError for 429,
-// *ResponseError otherwise). Headers the caller set (Prefer, Range, ...) are kept.
+// *ResponseError otherwise; a 401 notes whether the token sent had expired,
+// for Classify). Headers the caller set (Prefer, Range, ...) are kept.
 func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" || !strings.EqualFold(req.URL.Host, c.envURL.Host) {
 		return nil, fmt.Errorf("dataverse: refusing request to %s://%s: not the environment's host %s", req.URL.Scheme, req.URL.Host, c.envURL.Host)
@@ -160,7 +161,11 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()
-		return nil, translate(req, resp)
+		err := translate(req, resp)
+		if re, ok := err.(*ResponseError); ok && re.StatusCode == http.StatusUnauthorized {
+			re.TokenExpired = tokenExpired(tok.ExpiresOn, resp.Header, timeNow())
+		}
+		return nil, err
 	}
 	return resp, nil
 }

@@ -5,12 +5,15 @@
 //
 // client.go holds the Client and its request helper do (auth header, OData
 // headers, same-host check, no redirects, error translation); errors.go holds
-// the error types and translate, the only place HTTP answers become errors.
+// the error types and translate, the only place HTTP answers become errors,
+// and Classify, the only place that decides what a failure means for a
+// retry (throttled, transient, permanent, token expired, read refused).
 // whoami.go and validate.go hold the calls connection validation needs
 // (WhoAmI, a user's roles, change tracking readability). Paging files build on
 // do. hosts.go holds the environment-URL allow-list that keeps the service
 // from being pointed at arbitrary hosts (SSRF).
 //
 // The client does not retry. A 429 is a *ThrottledError carrying Retry-After;
-// callers decide whether to wait or to re-queue their work.
+// callers decide whether to wait or to re-queue their work, retrying through
+// shared/retry with Decide as the policy's judge.
 package dataverse

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -191,44 +190,6 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 		return fmt.Errorf("expected %q, got %v", want, t)
 	}
 	return nil
-}
-
-// IsChangeTrackingExpired reports the "Version stamp associated with the
-// client has expired" answer to a delta read: the caller must read the table
-// in full again.
-func IsChangeTrackingExpired(err error) bool {
-	if HasCode(err, CodeChangeTrackingExpired) {
-		return true
-	}
-	var re *ResponseError
-	return errors.As(err, &re) && strings.Contains(re.Message, "Version stamp associated with the client has expired")
-}
-
-// IsRetrieveMultipleRefused reports the answer of a table that cannot be
-// listed ("The 'RetrieveMultiple' method does not support entities of type").
-func IsRetrieveMultipleRefused(err error) bool {
-	var re *ResponseError
-	if !errors.As(err, &re) {
-		return false
-	}
-	return strings.Contains(re.Message, "'RetrieveMultiple' method does not support")
-}
-
-// IsTransient reports errors worth retrying later: 429, 5xx, 408, token
-// acquisition failures, and errors without an HTTP answer (connection
-// resets, truncated or undecodable bodies). Other 4xx answers are permanent.
-func IsTransient(err error) bool {
-	if err == nil {
-		return false
-	}
-	if _, ok := IsThrottled(err); ok {
-		return true
-	}
-	var re *ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode >= 500 || re.StatusCode == http.StatusRequestTimeout
-	}
-	return true
 }
 
 // RecordInfo is what the engine needs from a record besides its JSON.

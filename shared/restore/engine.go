@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
@@ -205,7 +204,7 @@ func (e *Engine) checkFilterColumns(ctx context.Context, req *Request) error {
 	if len(clients) == 0 {
 		return fmt.Errorf("environment %s has no identity to read with", req.Target)
 	}
-	meta, err := newMetadata(ctx, clients[0])
+	meta, err := newMetadata(ctx, clients[0], &planReads{})
 	if err != nil {
 		return err
 	}
@@ -282,8 +281,7 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 		})
 		return uerr
 	}
-	var throttles atomic.Int64
-	ctx = withThrottleCount(ctx, &throttles)
+	reads := &planReads{} // counts the throttles of planning, for the job
 	clients, err := e.dir.Clients(ctx, req.Target)
 	if err != nil {
 		return fail(err)
@@ -295,7 +293,7 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 		for _, c := range clients {
 			var ok bool
 			var why string
-			err := retry(ctx, func() (err error) { ok, why, err = c.CanBypassBusinessLogic(ctx); return err })
+			err := reads.retry(ctx, func() (err error) { ok, why, err = c.CanBypassBusinessLogic(ctx); return err })
 			var re *dataverse.ResponseError
 			if errors.As(err, &re) && re.StatusCode == 403 {
 				// An identity without roles may not even read its own
@@ -311,7 +309,7 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 			}
 		}
 	}
-	meta, err := newMetadata(ctx, clients[0])
+	meta, err := newMetadata(ctx, clients[0], reads)
 	if err != nil {
 		return fail(err)
 	}
@@ -361,7 +359,7 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 		x.Unmapped = unm[:min(len(unm), 100)]
 		x.Notes = notes
 		x.Status = StatusRunning
-		x.Throttled += int(throttles.Load())
+		x.Throttled += int(reads.throttled.Load())
 		if x.BatchSize == 0 {
 			x.BatchSize = e.opts.InitialBatch
 		}
@@ -381,16 +379,14 @@ type PermanentError struct{ Msg string }
 
 func (e *PermanentError) Error() string { return e.Msg }
 
+// isTransient reports a failure a later delivery may cure: not one of the
+// engine's own PermanentErrors, and one dataverse.Classify calls retryable.
 func isTransient(err error) bool {
 	var pe *PermanentError
 	if errors.As(err, &pe) {
 		return false
 	}
-	var re *dataverse.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode >= 500 || re.StatusCode == 408
-	}
-	return true
+	return dataverse.Classify(err).Retryable()
 }
 
 // finish computes the counts and the final status.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 )
 
 var errLeased = errors.New("chunk leased by another invocation")
@@ -200,8 +201,14 @@ func (x *executor) setErr(err error) {
 	x.mu.Unlock()
 }
 
+// writeRetry retries a batch whose whole call failed transiently (reset,
+// 5xx, truncated answer, expired token): the operations are idempotent
+// (creates carry If-None-Match: *). Throttles are not waited here
+// (MaxAfter < 0): the worker halves the batch size and puts the operations
+// back for the workers to share.
+var writeRetry = retry.Policy{Attempts: 4, Base: 250 * time.Millisecond, Cap: 4 * time.Second, MaxAfter: -1, Decide: dataverse.Decide}
+
 func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
-	transient := 0
 	for ctx.Err() == nil {
 		ops := x.take()
 		if len(ops) == 0 {
@@ -227,7 +234,22 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 			x.setErr(err)
 			return
 		}
-		errs, err := x.send(ctx, c, ops)
+		var errs []error
+		tries := 0
+		_, err := retry.Do(ctx, writeRetry, func() error {
+			if tries++; tries > 1 {
+				// The failed try may have gone through before the failure.
+				x.mu.Lock()
+				for _, op := range ops {
+					wasPending[op.Key] = true
+					x.rows[op.Key].Attempts++
+				}
+				x.mu.Unlock()
+			}
+			var err error
+			errs, err = x.send(ctx, c, ops)
+			return err
+		})
 		if ra, ok := dataverse.IsThrottled(err); ok {
 			x.mu.Lock()
 			x.throttled++
@@ -241,10 +263,8 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 			if long {
 				return
 			}
-			select {
-			case <-ctx.Done():
+			if retry.Sleep(ctx, ra) != nil {
 				return
-			case <-time.After(ra):
 			}
 			continue
 		}
@@ -252,14 +272,9 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 			x.mu.Lock()
 			x.putBack(ops)
 			x.mu.Unlock()
-			if transient++; transient <= 3 && ctx.Err() == nil && isTransient(err) {
-				time.Sleep(time.Duration(transient) * 250 * time.Millisecond)
-				continue
-			}
 			x.setErr(err)
 			return
 		}
-		transient = 0
 		var final []Result
 		var again []Op
 		x.mu.Lock()

@@ -94,3 +94,42 @@ func TestThrottledRestoreLosesNothing(t *testing.T) {
 	t.Logf("throttled %d times, %d records", j.Throttled, j.Counts.Created)
 	compare(t, e, before)
 }
+
+// TestTransientFaultsRetriedInRestore: planning reads answered 429 are
+// waited out and counted in the job's Throttled; $batch calls answered 500
+// or cut mid-answer are sent again (idempotently: a cut batch may have been
+// applied), and everything is restored.
+func TestTransientFaultsRetriedInRestore(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{identities: 1, restore: restore.Options{ChunkSize: 40, InitialBatch: 5, MaxBatch: 5}})
+	e := f.demo
+	keys := victims(t, e, 3)
+	f.backup(ctx)
+	before := takeSnapshot(e, keys)
+	deleteAll(t, e, keys)
+	e.InjectFault(dataversesim.Fault{Kind: dataversesim.Fault429, Count: 2, Method: "GET", Path: "EntityDefinitions"})
+	e.InjectFault(dataversesim.Fault{Kind: dataversesim.Fault500, Count: 2, Method: "POST", Path: "$batch"})
+	e.InjectFault(dataversesim.Fault{Kind: dataversesim.FaultReset, Count: 1, Method: "POST", Path: "$batch"})
+	j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true, Tables: []string{"account", "contact", "task"}}})
+	if j.Status != restore.StatusSucceeded {
+		t.Fatalf("job %s %s %v", j.Status, j.Error, failures(rep))
+	}
+	if j.Throttled != 2 {
+		t.Errorf("job throttled %d times, want the 2 planning throttles injected", j.Throttled)
+	}
+	// The cut batch was applied before its answer was lost: its records are
+	// recognised as this job's writes, not as records created by someone else.
+	replayed := 0
+	for _, r := range rep {
+		if strings.Contains(r.Reason, "after the job was planned") {
+			t.Errorf("%s %s: %s %q; want it recognised as written by an earlier attempt", r.Table, r.ID, r.Status, r.Reason)
+		}
+		if strings.Contains(r.Reason, "earlier attempt") {
+			replayed++
+		}
+	}
+	if replayed == 0 {
+		t.Error("no record was recognised as written by the cut batch: the fault proved nothing")
+	}
+	compare(t, e, before)
+}

@@ -8,56 +8,47 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 )
+
+// planRetry retries the reads of planning (they are idempotent): transient
+// failures back off, throttles wait their Retry-After up to maxPlanWait (a
+// longer one fails the step, which the host delivers again). An error of a
+// ReadPage callback is the caller's own and is never retried.
+var planRetry = retry.Policy{Attempts: 8, Base: 200 * time.Millisecond, Cap: 5 * time.Second, MaxAfter: maxPlanWait,
+	Decide: func(err error) retry.Decision {
+		var fe *dataverse.FuncError
+		if errors.As(err, &fe) {
+			return retry.Decision{}
+		}
+		return dataverse.Decide(err)
+	}}
 
 // maxPlanWait bounds one Retry-After slept while planning (reads only).
 const maxPlanWait = 30 * time.Second
 
-type throttleKey struct{}
+// planReads runs the reads of one planning step through planRetry and
+// counts the throttles they met, for the job's Throttled.
+type planReads struct{ throttled atomic.Int64 }
 
-// withThrottleCount makes retry count the 429s it waits out into n.
-func withThrottleCount(ctx context.Context, n *atomic.Int64) context.Context {
-	return context.WithValue(ctx, throttleKey{}, n)
-}
-
-// retry runs fn, sleeping a 429's Retry-After (bounded) and retrying
-// transient failures a few times; planning reads are idempotent.
-func retry(ctx context.Context, fn func() error) error {
-	var err error
-	for attempt := 0; attempt < 8; attempt++ {
-		if err = fn(); err == nil {
-			return nil
-		}
-		var fe *dataverse.FuncError
-		if errors.As(err, &fe) {
-			return fe.Err
-		}
-		wait := time.Duration(attempt+1) * 200 * time.Millisecond
-		if ra, ok := dataverse.IsThrottled(err); ok {
-			wait = min(ra, maxPlanWait)
-			if n, ok := ctx.Value(throttleKey{}).(*atomic.Int64); ok {
-				n.Add(1)
-			}
-		} else if !dataverse.IsTransient(err) || dataverse.HasStatus(err, 400, 401, 403, 404, 412) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
+func (r *planReads) retry(ctx context.Context, fn func() error) error {
+	st, err := retry.Do(ctx, planRetry, fn)
+	r.throttled.Add(int64(st.Throttled))
+	var fe *dataverse.FuncError
+	if errors.As(err, &fe) {
+		return fe.Err
 	}
 	return err
 }
 
 // readAll reads every record of a live table (cols empty: all columns, with
 // annotations) and calls fn with the id and the raw record.
-func readAll(ctx context.Context, c *dataverse.Client, t *tableMeta, cols []string, fn func(id string, raw json.RawMessage) error) error {
+func readAll(ctx context.Context, r *planReads, c *dataverse.Client, t *tableMeta, cols []string, fn func(id string, raw json.RawMessage) error) error {
 	link := dataverse.CollectionQuery(t.Set, cols, "")
 	for link != "" {
 		var recs []json.RawMessage
 		var pg dataverse.Page
-		err := retry(ctx, func() error {
+		err := r.retry(ctx, func() error {
 			recs = recs[:0]
 			var err error
 			pg, err = c.ReadPage(ctx, link, nil, func(e dataverse.Entity) error {

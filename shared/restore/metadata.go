@@ -33,6 +33,7 @@ type n2nMeta struct {
 // metadata caches the target environment's metadata for one invocation.
 type metadata struct {
 	c      *dataverse.Client
+	reads  *planReads
 	mu     sync.Mutex
 	defs   map[string]dataverse.EntityDefinition
 	bySet  map[string]string
@@ -40,13 +41,13 @@ type metadata struct {
 	n2n    map[string]*n2nMeta // by intersect entity
 }
 
-func newMetadata(ctx context.Context, c *dataverse.Client) (*metadata, error) {
+func newMetadata(ctx context.Context, c *dataverse.Client, reads *planReads) (*metadata, error) {
 	var defs []dataverse.EntityDefinition
-	err := retry(ctx, func() (err error) { defs, _, err = c.EntityDefinitions(ctx); return err })
+	err := reads.retry(ctx, func() (err error) { defs, _, err = c.EntityDefinitions(ctx); return err })
 	if err != nil {
 		return nil, fmt.Errorf("target metadata: %w", err)
 	}
-	m := &metadata{c: c, defs: map[string]dataverse.EntityDefinition{}, bySet: map[string]string{}, tables: map[string]*tableMeta{}}
+	m := &metadata{c: c, reads: reads, defs: map[string]dataverse.EntityDefinition{}, bySet: map[string]string{}, tables: map[string]*tableMeta{}}
 	for _, d := range defs {
 		m.defs[d.LogicalName] = d
 		m.bySet[d.EntitySetName] = d.LogicalName
@@ -72,7 +73,7 @@ func (m *metadata) table(ctx context.Context, name string) (*tableMeta, error) {
 	t := &tableMeta{Name: name, Set: d.EntitySetName, PrimaryID: d.PrimaryIDAttribute, IsIntersect: d.IsIntersect,
 		Attrs: map[string]dataverse.AttributeDefinition{}, Navs: map[string]map[string]string{}, Files: map[string]bool{}}
 	var attrs []dataverse.AttributeDefinition
-	err := retry(ctx, func() (err error) { attrs, _, err = m.c.Attributes(ctx, name); return err })
+	err := m.reads.retry(ctx, func() (err error) { attrs, _, err = m.c.Attributes(ctx, name); return err })
 	if err != nil {
 		return nil, fmt.Errorf("attributes of %s: %w", name, err)
 	}
@@ -84,7 +85,7 @@ func (m *metadata) table(ctx context.Context, name string) (*tableMeta, error) {
 	}
 	if !d.IsIntersect {
 		var raw json.RawMessage
-		err := retry(ctx, func() (err error) { raw, err = m.c.MetadataValue(ctx, name, "ManyToOneRelationships"); return err })
+		err := m.reads.retry(ctx, func() (err error) { raw, err = m.c.MetadataValue(ctx, name, "ManyToOneRelationships"); return err })
 		if err != nil {
 			return nil, fmt.Errorf("relationships of %s: %w", name, err)
 		}
@@ -120,7 +121,7 @@ func (m *metadata) relationships(ctx context.Context, entities []string) (map[st
 			continue
 		}
 		var raw json.RawMessage
-		err := retry(ctx, func() (err error) { raw, err = m.c.MetadataValue(ctx, e, "ManyToManyRelationships"); return err })
+		err := m.reads.retry(ctx, func() (err error) { raw, err = m.c.MetadataValue(ctx, e, "ManyToManyRelationships"); return err })
 		if err != nil {
 			return nil, fmt.Errorf("N:N relationships of %s: %w", e, err)
 		}

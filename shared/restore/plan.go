@@ -119,7 +119,7 @@ func (p *planner) livet(ctx context.Context, table string) (map[string]map[strin
 		return nil, err
 	}
 	m := map[string]map[string]json.RawMessage{}
-	err = readAll(ctx, p.c, tm, nil, func(id string, raw json.RawMessage) error {
+	err = readAll(ctx, p.meta.reads, p.c, tm, nil, func(id string, raw json.RawMessage) error {
 		var f map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &f); err != nil {
 			return err
