@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
@@ -597,6 +598,7 @@ func TestPolicyScheduleDecidesWhenDue(t *testing.T) {
 	var offset atomic.Int64
 	eo := smallPages
 	eo.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	eo.NextRun = connections.NextRun // the app's NCRONTAB, as the wiring passes it
 	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 20, Seed: 17}, engine: eo})
 	// Every six hours: 00:00, 06:00, 12:00, 18:00 UTC.
 	f.dir.env.Policy.Schedule = "0 0 */6 * * *"
@@ -613,6 +615,12 @@ func TestPolicyScheduleDecidesWhenDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := first.CreatedAt.UTC().Truncate(6 * time.Hour).Add(6 * time.Hour)
+
+	// An engine without an NCRONTAB evaluator says so instead of guessing.
+	bare := backup.New(f.dir, f.state, f.blobs, f.sender, smallPages)
+	if res, err := bare.Schedule(ctx); err == nil || !strings.Contains(err.Error(), "Options.NextRun") || len(res.Started) != 0 {
+		t.Errorf("schedule without NextRun: %+v %v", res, err)
+	}
 
 	// A firing before the next occurrence starts nothing and says when.
 	offset.Store(int64(time.Until(next.Add(-time.Minute))))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -78,7 +77,10 @@ func (e *Engine) due(ctx context.Context, env Environment, now time.Time) (bool,
 		return false, "last run " + last.ID + " is recent", nil
 	}
 	if env.Policy.Schedule != "" && last != nil {
-		next, err := connections.NextRun(env.Policy.Schedule, last.CreatedAt)
+		if e.opts.NextRun == nil {
+			return false, "", fmt.Errorf("policy schedule %q: the engine has no NCRONTAB evaluator (Options.NextRun)", env.Policy.Schedule)
+		}
+		next, err := e.opts.NextRun(env.Policy.Schedule, last.CreatedAt)
 		if err != nil {
 			// The API validates schedules; a bad one stored some other way must
 			// not stop the environment from being backed up at all.
