@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -22,6 +21,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
 // inproc runs the backup and restore engines in this process against
@@ -46,16 +46,12 @@ func (p *inproc) ListEnvironments(context.Context) ([]backup.Environment, error)
 func (p *inproc) GetEnvironment(context.Context, string) (backup.Environment, error) {
 	return p.environment(), nil
 }
-func (p *inproc) Clients(context.Context, backup.Environment) ([]*dataverse.Client, error) {
+func (p *inproc) Clients(context.Context, string) ([]*dataverse.Client, error) {
 	return p.cs, nil
 }
 func (p *inproc) environment() backup.Environment {
 	return backup.Environment{ID: p.envID, URL: p.sim.Demo().URL(), Policy: backup.Policy{Enabled: true, AlwaysFull: true}}
 }
-
-type restoreDir struct{ p *inproc }
-
-func (r restoreDir) Clients(context.Context, string) ([]*dataverse.Client, error) { return r.p.cs, nil }
 
 func newInproc(ctx context.Context, az *azurite.Azurite, sim *dataversesim.Server) (*inproc, error) {
 	p := &inproc{sim: sim, envID: fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9), sender: messaging.NewMemorySender(),
@@ -92,71 +88,29 @@ func newInproc(ctx context.Context, az *azurite.Azurite, sim *dataversesim.Serve
 	return p, nil
 }
 
-type queued struct {
-	queue      string
-	msg        messaging.Message
-	notBefore  time.Time
-	deliveries int
-}
-
-// pump delivers every message until the queues are empty.
+// pump delivers every message, backup and (with rs) restore, through
+// testkit/pump until the queues are empty; a message that fails 10 times
+// ends the benchmark.
 func (p *inproc) pump(ctx context.Context, rs *restore.Engine) error {
-	var q []queued
-	for {
-		for _, name := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles, messaging.QueueRestore} {
-			for _, m := range p.sender.Take(name) {
-				q = append(q, queued{queue: name, msg: m, notBefore: time.Now().Add(m.Delay)})
+	hs := pump.Handlers{}.On(p.bk.Handle, backup.Queues()...)
+	if rs != nil {
+		hs = hs.On(func(ctx context.Context, _ string, body []byte, n int) error {
+			m, err := restore.DecodeMessage(body)
+			if err != nil {
+				return err
 			}
-		}
-		if len(q) == 0 {
-			return nil
-		}
-		sort.SliceStable(q, func(i, j int) bool { return q[i].notBefore.Before(q[j].notBefore) })
-		m := q[0]
-		q = q[1:]
-		if d := time.Until(m.notBefore); d > 0 {
-			time.Sleep(d)
-		}
-		m.deliveries++
-		if err := p.deliver(ctx, rs, m); err != nil {
-			if m.deliveries >= 10 {
-				return fmt.Errorf("poison message on %s: %w", m.queue, err)
-			}
-			m.notBefore = time.Now().Add(time.Second)
-			q = append(q, m)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+			return rs.Handle(ctx, m, n)
+		}, messaging.QueueRestore)
 	}
-}
-
-func (p *inproc) deliver(ctx context.Context, rs *restore.Engine, m queued) error {
-	switch m.queue {
-	case messaging.QueueScan:
-		x, err := backup.DecodeScan(m.msg.Body)
-		if err != nil {
-			return err
-		}
-		return p.bk.Scan(ctx, x, m.deliveries)
-	case messaging.QueueExtract:
-		x, err := backup.DecodeExtract(m.msg.Body)
-		if err != nil {
-			return err
-		}
-		return p.bk.ExtractPage(ctx, x, m.deliveries)
-	case messaging.QueueFiles:
-		x, err := backup.DecodeFiles(m.msg.Body)
-		if err != nil {
-			return err
-		}
-		return p.bk.DownloadFiles(ctx, x, m.deliveries)
-	}
-	x, err := restore.DecodeMessage(m.msg.Body)
+	res, err := pump.Run(ctx, p.sender, hs, pump.Options{RetryDelay: time.Second})
 	if err != nil {
 		return err
 	}
-	return rs.Handle(ctx, x, m.deliveries)
+	if len(res.Poison) > 0 {
+		d := res.Poison[0]
+		return fmt.Errorf("poison message on %s: %w", d.Queue, d.Err)
+	}
+	return nil
 }
 
 // benchRestore is section 5: restore-as-new of the accounts and contacts of
@@ -196,7 +150,7 @@ func benchRestore(ctx context.Context, cfg *config, rep *report) error {
 	e := sim.Demo()
 	job := func(o restore.Options) (float64, *restore.Job, error) {
 		o.Log = p.log
-		rs := restore.New(restoreDir{p}, p.store, p.blobs, p.sender, o)
+		rs := restore.New(p, p.store, p.blobs, p.sender, o)
 		start := time.Now()
 		j, err := rs.Start(ctx, req)
 		if err != nil {

@@ -133,7 +133,7 @@ func (a *App) accessLog(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		defer func() {
 			if p := recover(); p != nil {
-				a.Log.ErrorContext(ctx, "handler panic", "path", r.URL.Path, "requestId", id, "panic", p)
+				a.log.ErrorContext(ctx, "handler panic", "path", r.URL.Path, "requestId", id, "panic", p)
 				if sw.status == 0 {
 					writeProblemBody(sw, r, problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error"})
 				}
@@ -142,7 +142,7 @@ func (a *App) accessLog(next http.Handler) http.Handler {
 			if c := callerOf(r.Context()); c != nil {
 				actor = c.Name
 			}
-			a.Log.InfoContext(ctx, "api request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,
+			a.log.InfoContext(ctx, "api request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,
 				"ms", time.Since(start).Milliseconds(), "requestId", id, "actor", actor)
 		}()
 		next.ServeHTTP(sw, r)
@@ -205,7 +205,7 @@ func orNone(s string) string {
 
 // auditChange writes the audit entry of a change (reads are not audited).
 func (a *App) auditChange(r *http.Request, rt route, c *caller, status int, detail string) {
-	if rt.Action == "" || a.Audit == nil {
+	if rt.Action == "" {
 		return
 	}
 	outcome := "ok"
@@ -222,9 +222,9 @@ func (a *App) auditChange(r *http.Request, rt route, c *caller, status int, deta
 	if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
 		host = strings.TrimSpace(strings.Split(fwd, ",")[0])
 	}
-	e := audit.Entry{Time: time.Now().UTC(), Actor: c.Name, ActorID: c.ID, Roles: c.roleList(), Action: rt.Action, Target: r.URL.Path,
+	e := audit.Entry{Time: a.now().UTC(), Actor: c.Name, ActorID: c.ID, Roles: c.roleList(), Action: rt.Action, Target: r.URL.Path,
 		Outcome: outcome, Detail: detail, RemoteIP: host, RequestID: requestID(r.Context())}
-	if err := a.Audit.Write(context.WithoutCancel(r.Context()), e); err != nil {
-		a.Log.ErrorContext(r.Context(), "audit write failed", "action", rt.Action, "requestId", e.RequestID, "error", err.Error())
+	if err := a.audit.Write(context.WithoutCancel(r.Context()), e); err != nil {
+		a.log.ErrorContext(r.Context(), "audit write failed", "action", rt.Action, "requestId", e.RequestID, "error", err.Error())
 	}
 }

@@ -9,9 +9,6 @@ import (
 
 // listAudit returns the newest audit entries (?limit=, default 100).
 func (a *App) listAudit(w http.ResponseWriter, r *http.Request) error {
-	if a.Audit == nil {
-		return errStatus(http.StatusServiceUnavailable, "not_configured", "the audit log is not wired in this handler (App.Audit)")
-	}
 	limit := 100
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -20,7 +17,7 @@ func (a *App) listAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	es, err := a.Audit.List(r.Context(), limit)
+	es, err := a.audit.List(r.Context(), limit)
 	if err != nil {
 		return err
 	}

@@ -142,8 +142,8 @@ func allRoles(name string) *caller {
 //     role play through the dev host); without one, every role.
 func (a *App) authenticate(r *http.Request) (*caller, *apiError) {
 	mode := config.AuthEasyAuth
-	if a.Config != nil && a.Config.APIAuthorization != "" {
-		mode = a.Config.APIAuthorization
+	if a.cfg.APIAuthorization != "" {
+		mode = a.cfg.APIAuthorization
 	}
 	if mode == config.AuthFunctionKey {
 		return allRoles("function-key"), nil

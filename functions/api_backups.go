@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
@@ -14,25 +13,9 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
-var timeNow = time.Now
-
-// engine returns the backup engine or a 503 problem.
-func (a *App) engine(r *http.Request) (*backup.Engine, error) {
-	eng, err := a.backupEngine(r.Context())
-	if err != nil {
-		a.Log.WarnContext(r.Context(), "backup engine unavailable", "error", err.Error())
-		return nil, errStatus(http.StatusServiceUnavailable, "engine_unavailable", "the backup engine is not available in this handler; see the log")
-	}
-	return eng, nil
-}
-
 // runEnvironment checks the environment exists (404 otherwise).
 func (a *App) runEnvironment(r *http.Request) (string, error) {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return "", err
-	}
-	e, err := svc.Environment(r.Context(), r.PathValue("environmentId"))
+	e, err := a.connections.Environment(r.Context(), r.PathValue("environmentId"))
 	if err != nil {
 		return "", err
 	}
@@ -45,6 +28,9 @@ func runErr(err error) error {
 	}
 	if errors.Is(err, runstate.ErrConflict) {
 		return errStatus(http.StatusConflict, "conflict", "the run changed concurrently; retry")
+	}
+	if errors.Is(err, backup.ErrRunEnded) {
+		return errStatus(http.StatusConflict, "run_finished", err.Error())
 	}
 	return err
 }
@@ -65,9 +51,9 @@ type progress struct {
 	Seconds     float64 `json:"seconds"`
 }
 
-func viewRun(run *runstate.Run) runView {
+func (a *App) viewRun(run *runstate.Run) runView {
 	return runView{Run: run, Progress: progress{TablesDone: run.Done + run.Failed + run.Skipped, TablesTotal: run.Tables, Records: run.Records,
-		Bytes: run.Bytes + run.FileBytes, Throttles: run.Throttled, Errors: run.Failed, Seconds: run.Seconds(timeNow())}}
+		Bytes: run.Bytes + run.FileBytes, Throttles: run.Throttled, Errors: run.Failed, Seconds: run.Seconds(a.now())}}
 }
 
 // startBackup creates an on-demand run and sends its scan message (the
@@ -84,16 +70,12 @@ func (a *App) startBackup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	eng, err := a.engine(r)
-	if err != nil {
-		return err
-	}
-	run, err := eng.StartRun(r.Context(), env, runstate.TriggerOnDemand)
+	run, err := a.backup.StartRun(r.Context(), env, runstate.TriggerOnDemand)
 	if err != nil {
 		return runErr(err)
 	}
 	w.Header().Set("Location", "/api/backups/"+env+"/"+run.ID)
-	writeJSON(w, http.StatusAccepted, viewRun(run))
+	writeJSON(w, http.StatusAccepted, a.viewRun(run))
 	return nil
 }
 
@@ -102,88 +84,68 @@ func (a *App) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	eng, err := a.engine(r)
-	if err != nil {
-		return err
-	}
-	runs, err := eng.State().ListRuns(r.Context(), env)
+	runs, err := a.backup.Runs(r.Context(), env)
 	if err != nil {
 		return runErr(err)
 	}
 	out := []runView{}
 	for _, run := range runs {
-		out = append(out, viewRun(run))
+		out = append(out, a.viewRun(run))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil
 }
 
-func (a *App) loadRun(r *http.Request) (*backup.Engine, *runstate.Run, error) {
+func (a *App) loadRun(r *http.Request) (*runstate.Run, error) {
 	env, err := a.runEnvironment(r)
 	if err != nil {
-		return nil, nil, err
-	}
-	eng, err := a.engine(r)
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	id := r.PathValue("runId")
 	if !backupformat.ValidID(id) {
-		return nil, nil, errStatus(http.StatusNotFound, "not_found", "no such run")
+		return nil, errStatus(http.StatusNotFound, "not_found", "no such run")
 	}
-	run, err := eng.State().GetRun(r.Context(), env, id)
+	run, err := a.backup.Run(r.Context(), env, id)
 	if err != nil {
-		return nil, nil, runErr(err)
+		return nil, runErr(err)
 	}
-	return eng, run, nil
+	return run, nil
 }
 
 func (a *App) getRun(w http.ResponseWriter, r *http.Request) error {
-	_, run, err := a.loadRun(r)
+	run, err := a.loadRun(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewRun(run))
+	writeJSON(w, http.StatusOK, a.viewRun(run))
 	return nil
 }
 
-// cancelRun ends a run in progress as failed with reason "cancelled" and
-// releases the environment; messages still queued find the run ended.
+// cancelRun ends a run in progress as failed ("cancelled by <caller>"),
+// through the engine; 409 when it already ended.
 func (a *App) cancelRun(w http.ResponseWriter, r *http.Request) error {
-	eng, run, err := a.loadRun(r)
+	run, err := a.loadRun(r)
 	if err != nil {
 		return err
-	}
-	if runstate.Terminal(run.Status) {
-		return errStatus(http.StatusConflict, "run_finished", "run "+run.ID+" already ended ("+run.Status+")")
 	}
 	who := "unknown"
 	if c := callerOf(r.Context()); c != nil {
 		who = c.Name
 	}
-	run, err = eng.State().ModifyRun(r.Context(), run.Environment, run.ID, func(x *runstate.Run) (bool, error) {
-		if runstate.Terminal(x.Status) {
-			return false, nil
-		}
-		x.Status, x.Reason, x.FinishedAt = runstate.RunFailed, "cancelled by "+who, timeNow().UTC()
-		return true, nil
-	})
+	run, err = a.backup.Cancel(r.Context(), run.Environment, run.ID, "cancelled by "+who)
 	if err != nil {
 		return runErr(err)
 	}
-	if err := eng.State().ReleaseRun(r.Context(), run.Environment, run.ID); err != nil && !errors.Is(err, runstate.ErrNotFound) {
-		return err
-	}
-	writeJSON(w, http.StatusOK, viewRun(run))
+	writeJSON(w, http.StatusOK, a.viewRun(run))
 	return nil
 }
 
 func (a *App) listRunTables(w http.ResponseWriter, r *http.Request) error {
-	eng, run, err := a.loadRun(r)
+	run, err := a.loadRun(r)
 	if err != nil {
 		return err
 	}
-	tasks, err := eng.State().ListTasks(r.Context(), run.ID)
+	tasks, err := a.backup.Tasks(r.Context(), run.ID)
 	if err != nil {
 		return runErr(err)
 	}
@@ -222,7 +184,7 @@ var nameColumns = []string{"name", "fullname", "subject", "title", "lastname", "
 // prefix of the primary name (?prefix=, column ?nameColumn= or the usual
 // primary name columns), at most ?limit= (default 50, max 500).
 func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
-	eng, run, err := a.loadRun(r)
+	run, err := a.loadRun(r)
 	if err != nil {
 		return err
 	}
@@ -253,7 +215,7 @@ func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []json.RawMessage{}
 	errStop := errors.New("stop")
-	err = backupformat.TableState(r.Context(), eng.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
+	err = backupformat.TableState(r.Context(), a.backup.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
 		if id != "" && strings.ToLower(rec.ID) != id {
 			return nil
 		}
@@ -291,7 +253,7 @@ func matchesPrefix(data json.RawMessage, cols []string, prefix string) bool {
 
 // downloadRecord answers one record's JSON as of the run, as a download.
 func (a *App) downloadRecord(w http.ResponseWriter, r *http.Request) error {
-	eng, run, err := a.loadRun(r)
+	run, err := a.loadRun(r)
 	if err != nil {
 		return err
 	}
@@ -307,7 +269,7 @@ func (a *App) downloadRecord(w http.ResponseWriter, r *http.Request) error {
 	}
 	var found json.RawMessage
 	errStop := errors.New("stop")
-	err = backupformat.TableState(r.Context(), eng.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
+	err = backupformat.TableState(r.Context(), a.backup.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
 		if strings.ToLower(rec.ID) == id {
 			found = rec.Data
 			return errStop
@@ -333,14 +295,14 @@ func (a *App) downloadRecord(w http.ResponseWriter, r *http.Request) error {
 // verifyRun re-reads every blob of the run and checks sizes and sha256
 // against the manifest.
 func (a *App) verifyRun(w http.ResponseWriter, r *http.Request) error {
-	eng, run, err := a.loadRun(r)
+	run, err := a.loadRun(r)
 	if err != nil {
 		return err
 	}
 	if err := finishedRun(run); err != nil {
 		return err
 	}
-	problems, err := backupformat.Verify(r.Context(), eng.Blobs(), run.Environment, run.ID)
+	problems, err := backupformat.Verify(r.Context(), a.backup.Blobs(), run.Environment, run.ID)
 	if err != nil {
 		return err
 	}

@@ -6,14 +6,6 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 )
 
-// connectionsService answers 503 until cmd/handler wires the domain.
-func (a *App) connectionsService() (*connections.Service, error) {
-	if a.Connections == nil {
-		return nil, errStatus(http.StatusServiceUnavailable, "not_configured", "the connections service is not wired in this handler (App.Connections)")
-	}
-	return a.Connections, nil
-}
-
 type createdConnection struct {
 	Connection   *connections.Connection   `json:"connection"`
 	Environments []connections.Environment `json:"environments"`
@@ -21,11 +13,7 @@ type createdConnection struct {
 }
 
 func (a *App) listConnections(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
-	cs, err := svc.List(r.Context())
+	cs, err := a.connections.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -37,15 +25,11 @@ func (a *App) listConnections(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) createConnection(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
 	var in connections.NewConnection
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, envs, v, err := svc.Create(r.Context(), in)
+	c, envs, v, err := a.connections.Create(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -58,15 +42,11 @@ func (a *App) createConnection(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) getConnection(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
+	c, err := a.connections.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	c, err := svc.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	envs, err := svc.Environments(r.Context(), c.ID)
+	envs, err := a.connections.Environments(r.Context(), c.ID)
 	if err != nil {
 		return err
 	}
@@ -78,11 +58,7 @@ func (a *App) getConnection(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) deleteConnection(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
-	if err := svc.Delete(r.Context(), r.PathValue("id")); err != nil {
+	if err := a.connections.Delete(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -90,11 +66,7 @@ func (a *App) deleteConnection(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) validateConnection(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
-	v, err := svc.Validate(r.Context(), r.PathValue("id"))
+	v, err := a.connections.Validate(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -108,10 +80,6 @@ type rotateRequest struct {
 }
 
 func (a *App) rotateSecret(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
 	var in rotateRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -119,7 +87,7 @@ func (a *App) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if in.IdentityID == "" {
 		return bad("identityId", "required: the id of the identity whose secret is replaced (e.g. id1)")
 	}
-	v, err := svc.Rotate(r.Context(), r.PathValue("id"), in.IdentityID, in.SecretInput)
+	v, err := a.connections.Rotate(r.Context(), r.PathValue("id"), in.IdentityID, in.SecretInput)
 	if err != nil {
 		return err
 	}
@@ -136,15 +104,11 @@ type moveRequest struct {
 }
 
 func (a *App) moveEnvironments(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
 	var in moveRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	res, err := svc.Move(r.Context(), r.PathValue("id"), in.EnvironmentIDs)
+	res, err := a.connections.Move(r.Context(), r.PathValue("id"), in.EnvironmentIDs)
 	if err != nil {
 		return err
 	}
@@ -157,15 +121,11 @@ func (a *App) moveEnvironments(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) addIdentity(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
 	var in connections.NewIdentity
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, v, err := svc.AddIdentity(r.Context(), r.PathValue("id"), in)
+	c, v, err := a.connections.AddIdentity(r.Context(), r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
@@ -178,11 +138,7 @@ func (a *App) addIdentity(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) removeIdentity(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
-	c, err := svc.RemoveIdentity(r.Context(), r.PathValue("id"), r.PathValue("identityId"))
+	c, err := a.connections.RemoveIdentity(r.Context(), r.PathValue("id"), r.PathValue("identityId"))
 	if err != nil {
 		return err
 	}
@@ -195,15 +151,11 @@ type addEnvironmentsRequest struct {
 }
 
 func (a *App) addEnvironments(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
 	var in addEnvironmentsRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	envs, v, err := svc.AddEnvironments(r.Context(), r.PathValue("id"), in.URLs)
+	envs, v, err := a.connections.AddEnvironments(r.Context(), r.PathValue("id"), in.URLs)
 	if err != nil {
 		return err
 	}

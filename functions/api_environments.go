@@ -24,10 +24,11 @@ type environmentView struct {
 	Status string `json:"status"`
 }
 
-func (a *App) view(r *http.Request, e connections.Environment) environmentView {
-	v := environmentView{Environment: e, ETag: e.ETag, Schedule: e.Policy.Schedule}
-	if v.Schedule == "" && a.Config != nil {
-		v.Schedule = a.Config.BackupSchedule
+// view sums up e with its latest run (nil when it has none).
+func (a *App) view(e connections.Environment, last *runstate.Run) environmentView {
+	v := environmentView{Environment: e, ETag: e.ETag, Schedule: e.Policy.Schedule, LastRun: last}
+	if v.Schedule == "" {
+		v.Schedule = a.cfg.BackupSchedule
 	}
 	switch {
 	case e.State == connections.StateGone:
@@ -39,79 +40,81 @@ func (a *App) view(r *http.Request, e connections.Environment) environmentView {
 	default:
 		v.Status = "never-run"
 		if sched, err := ncrontab.Parse(v.Schedule); err == nil {
-			if next := sched.Next(timeNow()); !next.IsZero() {
+			if next := sched.Next(a.now()); !next.IsZero() {
 				v.NextRun = next.Format("2006-01-02T15:04:05Z")
 			}
 		}
 	}
-	if eng, err := a.backupEngine(r.Context()); err == nil {
-		if runs, err := eng.State().ListRuns(r.Context(), e.ID); err == nil && len(runs) > 0 {
-			last := runs[0]
-			for _, run := range runs {
-				if run.CreatedAt.After(last.CreatedAt) {
-					last = run
-				}
-			}
-			v.LastRun = last
-			if !runstate.Terminal(last.Status) {
-				v.ActiveRun = last.ID
-				v.Status = "running"
-			} else if v.Status == "never-run" {
-				v.Status = last.Status
-			}
-		}
+	switch {
+	case last == nil:
+	case !runstate.Terminal(last.Status):
+		v.ActiveRun = last.ID
+		v.Status = "running"
+	case v.Status == "never-run":
+		v.Status = last.Status
 	}
 	return v
 }
 
+// listEnvironments answers the environments (of ?connectionId= or all)
+// with their latest runs, read in one query.
 func (a *App) listEnvironments(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
+	envs, err := a.connections.Environments(r.Context(), r.URL.Query().Get("connectionId"))
 	if err != nil {
 		return err
 	}
-	envs, err := svc.Environments(r.Context(), r.URL.Query().Get("connectionId"))
+	latest, err := a.backup.LatestRuns(r.Context())
 	if err != nil {
 		return err
 	}
 	out := []environmentView{}
 	for _, e := range envs {
-		out = append(out, a.view(r, e))
+		out = append(out, a.view(e, latest[e.ID]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil
 }
 
+// viewOne is the view of one environment, with its latest run.
+func (a *App) viewOne(r *http.Request, e *connections.Environment) (environmentView, error) {
+	last, err := a.backup.LatestRun(r.Context(), e.ID)
+	if err != nil {
+		return environmentView{}, err
+	}
+	return a.view(*e, last), nil
+}
+
 func (a *App) getEnvironment(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
+	e, err := a.connections.Environment(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	e, err := svc.Environment(r.Context(), r.PathValue("id"))
+	v, err := a.viewOne(r, e)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("ETag", quoteETag(e.ETag))
-	writeJSON(w, http.StatusOK, a.view(r, *e))
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
 // updatePolicy replaces the policy; If-Match (the environment's ETag)
 // guards against overwriting a concurrent change.
 func (a *App) updatePolicy(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
 	var p connections.Policy
 	if err := decode(w, r, &p); err != nil {
 		return err
 	}
-	e, err := svc.UpdatePolicy(r.Context(), r.PathValue("id"), p, unquoteETag(r.Header.Get("If-Match")))
+	e, err := a.connections.UpdatePolicy(r.Context(), r.PathValue("id"), p, unquoteETag(r.Header.Get("If-Match")))
+	if err != nil {
+		return err
+	}
+	v, err := a.viewOne(r, e)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("ETag", quoteETag(e.ETag))
-	writeJSON(w, http.StatusOK, a.view(r, *e))
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -121,10 +124,6 @@ type discoverRequest struct {
 }
 
 func (a *App) discover(w http.ResponseWriter, r *http.Request) error {
-	svc, err := a.connectionsService()
-	if err != nil {
-		return err
-	}
 	var in discoverRequest
 	if err := decode(w, r, &in); err != nil {
 		return err
@@ -132,7 +131,7 @@ func (a *App) discover(w http.ResponseWriter, r *http.Request) error {
 	if in.ConnectionID == "" {
 		return bad("connectionId", "required: the connection whose identity scans")
 	}
-	res, err := svc.Discover(r.Context(), in.ConnectionID, in.IdentityID)
+	res, err := a.connections.Discover(r.Context(), in.ConnectionID, in.IdentityID)
 	if err != nil {
 		return err
 	}

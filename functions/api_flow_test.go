@@ -104,6 +104,25 @@ func TestAPIFlowAndNoSecrets(t *testing.T) {
 	if st, p, _ := f.do("GET", "/api/backups/"+envID, nil, admin()); st != 200 || len(p["value"].([]any)) != 1 {
 		t.Errorf("runs: %d %v", st, p)
 	}
+	// The environment views show the run in progress (the list reads the
+	// latest runs in one query, the single view its own).
+	envViews := func() []map[string]any {
+		t.Helper()
+		_, one, _ := f.do("GET", "/api/environments/"+envID, nil, admin())
+		_, list, _ := f.do("GET", "/api/environments", nil, admin())
+		for _, e := range list["value"].([]any) {
+			if e := e.(map[string]any); e["id"] == envID {
+				return []map[string]any{one, e}
+			}
+		}
+		t.Fatalf("environment %s not listed: %v", envID, list)
+		return nil
+	}
+	for _, v := range envViews() {
+		if v["status"] != "running" || v["activeRun"] != runID || v["lastRun"].(map[string]any)["id"] != runID {
+			t.Errorf("environment view during run %s: %v", runID, v)
+		}
+	}
 	if st, p, _ := f.do("GET", "/api/backups/"+envID+"/"+runID, nil, admin()); st != 200 || p["progress"] == nil {
 		t.Errorf("run: %d %v", st, p)
 	}
@@ -121,6 +140,12 @@ func TestAPIFlowAndNoSecrets(t *testing.T) {
 	}
 	if st, _, _ := f.do("POST", "/api/backups/"+envID+"/"+runID+"/cancel", nil, op); st != http.StatusConflict {
 		t.Errorf("second cancel: %d", st)
+	}
+	for _, v := range envViews() {
+		last, _ := v["lastRun"].(map[string]any)
+		if v["status"] != "failed" || v["activeRun"] != nil || last["id"] != runID || last["reason"] != "cancelled by olga" {
+			t.Errorf("environment view after the cancel: %v", v)
+		}
 	}
 	if st, _, _ := f.do("GET", "/api/backups/"+envID+"/20990101T000000Z-deadbeef", nil, admin()); st != http.StatusNotFound {
 		t.Errorf("unknown run: %d", st)

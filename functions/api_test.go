@@ -19,7 +19,6 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/audit"
-	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/config"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
@@ -27,6 +26,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/shared/secrets"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
+	"github.com/cloudbackup-d365/cloudbackup/wiring"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -96,12 +96,26 @@ func newAPI(t *testing.T, mode string) *apiFixture {
 		t.Fatal(err)
 	}
 	sender := messaging.NewMemorySender()
-	app := &App{Log: log, Config: &config.Config{APIAuthorization: mode, BackupSchedule: config.DefaultBackupSchedule, Messaging: config.Messaging{Transport: "storagequeue"}},
-		Storage: clients, Sender: sender, Connections: svc, Audit: al, BackupDirectory: backup.ConnectionsDirectory(svc)}
+	app := newApp(t, clients, sender, svc, al, log, &config.Config{APIAuthorization: mode, BackupSchedule: config.DefaultBackupSchedule, Messaging: config.Messaging{Transport: "storagequeue"}})
 	f := &apiFixture{t: t, app: app, sim: sim, sender: sender, logs: logs, bodies: &syncBuffer{}, tables: tables}
 	f.srv = httptest.NewServer(app.Router())
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// newApp builds the app as cmd/handler does: the engines on Azurite through
+// package wiring, then functions.New.
+func newApp(t *testing.T, st *storageaccount.Clients, sender messaging.Sender, svc *connections.Service, al audit.Log, log *slog.Logger, cfg *config.Config) *App {
+	t.Helper()
+	eng, err := wiring.NewEngines(context.Background(), wiring.EngineParts{Storage: st, Sender: sender, Connections: svc, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := New(Deps{Log: log, Config: cfg, Backup: eng.Backup, Restore: eng.Restore, Connections: svc, Audit: al, Storage: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
 
 func principal(name string, roles ...Role) string {
@@ -272,7 +286,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	// Refusals are audited.
-	es, _ := f.app.Audit.List(context.Background(), 1000)
+	es, _ := f.app.audit.List(context.Background(), 1000)
 	refused := 0
 	for _, e := range es {
 		if e.Outcome == "refused" {
@@ -294,7 +308,7 @@ func TestAuthorizationModes(t *testing.T) {
 	if st, _, _ := f.do("GET", "/api/connections", nil, map[string]string{principalHeader: principal("mallory")}); st != http.StatusOK {
 		t.Errorf("functionkey mode: %d", st)
 	}
-	f.app.Config.APIAuthorization = config.AuthLocalAdmin
+	f.app.cfg.APIAuthorization = config.AuthLocalAdmin
 	if st, _, _ := f.do("GET", "/api/audit", nil, nil); st != http.StatusOK {
 		t.Errorf("local-admin without principal: %d", st)
 	}

@@ -1,55 +1,98 @@
 package functions
 
 import (
+	"context"
+	"errors"
 	"log/slog"
-	"sync"
+	"strings"
+	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/audit"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/config"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/customhandler"
-	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
-	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 )
 
-// App holds what the handlers need. cmd/handler builds it from configuration;
-// tests build it against Azurite.
-type App struct {
-	Log     *slog.Logger
-	Config  *config.Config
-	Storage *storageaccount.Clients
-	Sender  messaging.Sender
-
-	// Backup is the backup engine; built on first use from Storage, Sender
-	// and BackupDirectory when not set (functions/triggers.go).
-	Backup          *backup.Engine
-	BackupDirectory backup.Directory
-	backupMu        sync.Mutex
-
+// Deps are the parts the handlers call. cmd/handler, the composition root,
+// builds them from configuration; tests build them against Azurite and the
+// simulator. Every field is required except Now.
+type Deps struct {
+	Log    *slog.Logger
+	Config *config.Config
+	// Backup and Restore are the engines behind the queue triggers, the
+	// timers and /api/backups, /api/restores.
+	Backup  *backup.Engine
+	Restore *restore.Engine
 	// Connections is the connections domain behind /api/connections and
 	// /api/environments; Audit records every change made through the API.
-	// cmd/handler builds both (see functions/api.go for what is required).
 	Connections *connections.Service
 	Audit       audit.Log
-
-	// Restore is the restore engine; built on first use from Storage,
-	// Sender and RestoreDirectory (default: Connections) when not set
-	// (functions/restore.go).
-	Restore          *restore.Engine
-	RestoreDirectory restore.Directory
-	restoreMu        sync.Mutex
+	// Storage is what GET /api/health pings.
+	Storage Pinger
+	// Now is the clock of run durations, next scheduled runs and audit
+	// entries (default time.Now).
+	Now func() time.Time
 }
 
-// Register wires every function of Definitions() into s.
+// Pinger reports, per storage service (blob, queue, table), whether it
+// answers: nil, or why not.
+type Pinger interface {
+	Ping(ctx context.Context) map[string]error
+}
+
+// App holds the handlers' dependencies; New builds it.
+type App struct {
+	log         *slog.Logger
+	cfg         *config.Config
+	backup      *backup.Engine
+	restore     *restore.Engine
+	connections *connections.Service
+	audit       audit.Log
+	storage     Pinger
+	now         func() time.Time
+}
+
+// New returns the app of d, or an error naming every missing dependency.
+func New(d Deps) (*App, error) {
+	var missing []string
+	for _, f := range []struct {
+		name   string
+		absent bool
+	}{
+		{"Log", d.Log == nil}, {"Config", d.Config == nil}, {"Backup", d.Backup == nil}, {"Restore", d.Restore == nil},
+		{"Connections", d.Connections == nil}, {"Audit", d.Audit == nil}, {"Storage", d.Storage == nil},
+	} {
+		if f.absent {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, errors.New("functions.New: Deps." + strings.Join(missing, ", Deps.") + " required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &App{log: d.Log, cfg: d.Config, backup: d.Backup, restore: d.Restore, connections: d.Connections,
+		audit: d.Audit, storage: d.Storage, now: d.Now}, nil
+}
+
+// Register wires every function of Definitions() into s: the timers, the
+// queue consumers (backup queues to the backup engine, the restore queue to
+// the restore engine) and the API router behind the HTTP functions.
 func (a *App) Register(s *customhandler.Server) {
 	for _, d := range Definitions() {
-		if d.Trigger == HTTPTrigger {
+		switch {
+		case d.Trigger == HTTPTrigger:
 			continue // served by the API router below (forwarded requests)
+		case d.Trigger == TimerTrigger:
+			s.HandleTrigger(d.Name, a.timer(d))
+		case d.Name == RestoreRecords:
+			s.HandleTrigger(d.Name, a.restoreRecords)
+		default:
+			s.HandleTrigger(d.Name, a.backupMessage(d))
 		}
-		s.HandleTrigger(d.Name, a.trigger(d))
 	}
 	s.HandleAPI(a.Router())
-	s.HandleTrigger(RestoreRecords, a.restoreRecords)
 }

@@ -29,27 +29,22 @@ type dependencyStatus struct {
 func (a *App) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	rep := healthReport{Status: "ok", Version: version.Version, Dependencies: []dependencyStatus{}}
-	if a.Config != nil {
-		rep.Transport = a.Config.Messaging.Transport
+	rep := healthReport{Status: "ok", Version: version.Version, Transport: a.cfg.Messaging.Transport, Dependencies: []dependencyStatus{}}
+	start := time.Now()
+	results := a.storage.Ping(ctx)
+	ms := time.Since(start).Milliseconds()
+	names := make([]string, 0, len(results))
+	for n := range results {
+		names = append(names, n)
 	}
-	if a.Storage != nil {
-		start := time.Now()
-		results := a.Storage.Ping(ctx)
-		ms := time.Since(start).Milliseconds()
-		names := make([]string, 0, len(results))
-		for n := range results {
-			names = append(names, n)
+	sort.Strings(names)
+	for _, n := range names {
+		d := dependencyStatus{Name: "storage." + n, Reachable: results[n] == nil, Ms: ms}
+		if err := results[n]; err != nil {
+			d.Error = shortError(err)
+			rep.Status = "degraded"
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			d := dependencyStatus{Name: "storage." + n, Reachable: results[n] == nil, Ms: ms}
-			if err := results[n]; err != nil {
-				d.Error = shortError(err)
-				rep.Status = "degraded"
-			}
-			rep.Dependencies = append(rep.Dependencies, d)
-		}
+		rep.Dependencies = append(rep.Dependencies, d)
 	}
 	writeJSON(w, http.StatusOK, rep)
 }

@@ -91,7 +91,7 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.DeadlineExceeded):
 		p = problem{Status: http.StatusGatewayTimeout, Code: "timeout", Detail: "the operation did not finish in time; retry"}
 	default:
-		a.Log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "requestId", requestID(r.Context()), "error", err.Error())
+		a.log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "requestId", requestID(r.Context()), "error", err.Error())
 		p = problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error; the log has the details under this request id"}
 	}
 	writeProblemBody(w, r, p)

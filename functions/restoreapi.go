@@ -10,8 +10,8 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 )
 
-// restoreRoutes are the endpoints of restore jobs and exports. They replace
-// the reserved restoresNotYet entries of routes() (functions/api.go).
+// restoreRoutes are the endpoints of restore jobs and exports; routes()
+// (functions/api.go) lists them with the others.
 func restoreRoutes() []route {
 	return []route{
 		{"POST", "/api/restores", RoleRestore, "restore.create", (*App).createRestore},
@@ -21,14 +21,6 @@ func restoreRoutes() []route {
 		{"GET", "/api/restores/{id}/report.csv", RoleReader, "", (*App).restoreReportCSV},
 		{"GET", "/api/restores/{id}/report.json", RoleReader, "", (*App).restoreReportJSON},
 		{"GET", "/api/restores/export/{environmentId}/{runId}/{table}", RoleReader, "", (*App).exportTable},
-	}
-}
-
-// registerRestoreRoutes adds restoreRoutes to mux behind the same chain as
-// every other route (authentication, role check, audit).
-func (a *App) registerRestoreRoutes(mux *http.ServeMux) {
-	for _, rt := range restoreRoutes() {
-		mux.Handle(rt.Method+" "+rt.Pattern, a.endpoint(rt))
 	}
 }
 
@@ -56,21 +48,15 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 	if err := req.Normalize(); err != nil {
 		return restoreError(err)
 	}
-	if a.Connections != nil {
-		for _, env := range []string{req.Environment, req.Target} {
-			if _, err := a.Connections.Environment(r.Context(), env); err != nil {
-				if errors.Is(err, connections.ErrNotFound) {
-					return errStatus(http.StatusNotFound, "not_found", "environment "+env+" is not registered")
-				}
-				return err
+	for _, env := range []string{req.Environment, req.Target} {
+		if _, err := a.connections.Environment(r.Context(), env); err != nil {
+			if errors.Is(err, connections.ErrNotFound) {
+				return errStatus(http.StatusNotFound, "not_found", "environment "+env+" is not registered")
 			}
+			return err
 		}
 	}
-	eng, err := a.restoreEngine(r.Context())
-	if err != nil {
-		return err
-	}
-	j, err := eng.Start(r.Context(), req)
+	j, err := a.restore.Start(r.Context(), req)
 	if err != nil {
 		return restoreError(err)
 	}
@@ -80,10 +66,6 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) listRestores(w http.ResponseWriter, r *http.Request) error {
-	eng, err := a.restoreEngine(r.Context())
-	if err != nil {
-		return err
-	}
 	limit := 50
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -92,7 +74,7 @@ func (a *App) listRestores(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	jobs, err := eng.Store().ListJobs(r.Context(), limit)
+	jobs, err := a.restore.Store().ListJobs(r.Context(), limit)
 	if err != nil {
 		return err
 	}
@@ -108,15 +90,11 @@ func (a *App) loadRestore(r *http.Request) (*restore.Engine, *restore.Job, error
 	if !backupformat.ValidID(id) {
 		return nil, nil, bad("id", "not a restore job id")
 	}
-	eng, err := a.restoreEngine(r.Context())
-	if err != nil {
-		return nil, nil, err
-	}
-	j, err := eng.Job(r.Context(), id)
+	j, err := a.restore.Job(r.Context(), id)
 	if err != nil {
 		return nil, nil, restoreError(err)
 	}
-	return eng, j, nil
+	return a.restore, j, nil
 }
 
 func (a *App) getRestore(w http.ResponseWriter, r *http.Request) error {
@@ -196,10 +174,7 @@ func (a *App) exportTable(w http.ResponseWriter, r *http.Request) error {
 	if format != "json" && format != "csv" {
 		return bad("format", "csv or json")
 	}
-	if a.Storage == nil {
-		return errors.New("export: no storage wired")
-	}
-	blobs := backupformat.NewAzureBlobs(a.Storage.Blob)
+	blobs := a.backup.Blobs()
 	m, err := backupformat.ReadManifest(r.Context(), blobs, env, run)
 	if err != nil {
 		return restoreError(err)
@@ -214,7 +189,7 @@ func (a *App) exportTable(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	// The status is sent: a failure mid-stream can only cut the body short.
 	if err := restore.Export(r.Context(), &restore.BackupSource{Blobs: blobs, Env: env, Run: run}, table, format, w); err != nil {
-		a.Log.ErrorContext(r.Context(), "export failed mid-stream", "requestId", requestID(r.Context()), "error", err.Error())
+		a.log.ErrorContext(r.Context(), "export failed mid-stream", "requestId", requestID(r.Context()), "error", err.Error())
 	}
 	return nil
 }

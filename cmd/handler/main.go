@@ -1,7 +1,9 @@
 // Command handler is the Azure Functions custom handler: the Functions host
 // (or the dev host) starts it with FUNCTIONS_CUSTOMHANDLER_PORT and sends it
-// every invocation. It loads and validates configuration, builds the clients
-// and serves until the host stops it.
+// every invocation. It is the app's composition root: it loads and validates
+// configuration, builds the clients, stores, engines and adapters
+// (compose, wire.go), hands them to functions.New and serves until the host
+// stops it.
 package main
 
 import (
@@ -17,7 +19,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
-	"github.com/cloudbackup-d365/cloudbackup/functions"
 	"github.com/cloudbackup-d365/cloudbackup/shared/config"
 	"github.com/cloudbackup-d365/cloudbackup/shared/customhandler"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
@@ -57,8 +58,8 @@ func run() error {
 	}
 	defer sender.Close(context.Background())
 
-	app := &functions.App{Log: log, Config: cfg, Storage: store, Sender: sender}
-	if err := wireDomain(ctx, app, cfg, cred, log); err != nil {
+	app, err := compose(ctx, cfg, cred, store, sender, log)
+	if err != nil {
 		return err
 	}
 	srv := customhandler.NewServer(log)

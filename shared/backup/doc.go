@@ -2,8 +2,13 @@
 // environment (metadata snapshot, tables in scope, one task per table),
 // extracts pages of records into blobs, downloads files, finalizes runs
 // with a manifest, and applies retention. It knows nothing about the
-// Functions host: functions/triggers.go decodes invocations and calls
-// Engine.Schedule, Scan, ExtractPage, DownloadFiles and ApplyRetention.
+// Functions host: functions/triggers.go hands every message of the backup
+// queues (Queues) to Engine.Handle, the one dispatch (tests and bench use it
+// too, through testkit/pump), and the timers to Schedule and
+// ApplyRetention; the HTTP API calls StartRun, Cancel and the run reads
+// (Run, Runs, Tasks, LatestRun(s)). It knows nothing about where
+// environments are registered either: a Directory gives them, and the app's
+// (package wiring) adapts shared/connections.
 //
 // Concurrency design. No invocation runs long or holds a run in memory: a
 // run is a set of Table Storage rows (shared/runstate) and messages.

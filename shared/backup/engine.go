@@ -49,12 +49,14 @@ type Policy struct {
 }
 
 // Directory gives the engine the registered environments and a Dataverse
-// client per identity of their connection. ConnectionsDirectory implements
-// it on shared/connections (Table Storage and Key Vault).
+// client per identity of their connection. The app's implementation adapts
+// shared/connections (package wiring); Clients has the shape of
+// restore.Directory's, so one adapter serves both engines.
 type Directory interface {
 	ListEnvironments(ctx context.Context) ([]Environment, error)
 	GetEnvironment(ctx context.Context, id string) (Environment, error)
-	Clients(ctx context.Context, env Environment) ([]*dataverse.Client, error)
+	// Clients returns one client per identity of the environment's connection.
+	Clients(ctx context.Context, environment string) ([]*dataverse.Client, error)
 }
 
 // Options tune the engine. Zero values take the documented defaults.
@@ -142,9 +144,6 @@ func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender 
 	return &Engine{opts: o, dir: dir, state: state, blobs: blobs, sender: sender, log: o.Log, clients: map[string]clientSet{}}
 }
 
-// State is the run store (for the API: runs and their tasks).
-func (e *Engine) State() *runstate.Store { return e.state }
-
 // Blobs is the backup blob store (for restore and browsing).
 func (e *Engine) Blobs() backupformat.Blobs { return e.blobs }
 
@@ -157,7 +156,7 @@ func (e *Engine) clientsFor(ctx context.Context, env Environment) ([]*dataverse.
 	if ok && e.opts.Now().Sub(cs.made) < 10*time.Minute {
 		return cs.clients, nil
 	}
-	out, err := e.dir.Clients(ctx, env)
+	out, err := e.dir.Clients(ctx, env.ID)
 	if err != nil {
 		return nil, fmt.Errorf("clients of environment %s: %w", env.ID, err)
 	}
@@ -184,11 +183,7 @@ func (e *Engine) StartRun(ctx context.Context, envID, trigger string) (*runstate
 	body, _ := encode(ScanMessage{Environment: envID, Run: r.ID})
 	if err := e.sender.Send(ctx, messaging.QueueScan, messaging.Message{ID: "scan-" + r.ID, Body: body}); err != nil {
 		// Leave no run that nothing will ever process.
-		_, _ = e.state.ModifyRun(ctx, envID, r.ID, func(r *runstate.Run) (bool, error) {
-			r.Status, r.Reason, r.FinishedAt = runstate.RunFailed, "could not queue the scan: "+err.Error(), e.opts.Now().UTC()
-			return true, nil
-		})
-		_ = e.state.ReleaseRun(ctx, envID, r.ID)
+		_ = e.failRun(ctx, envID, r.ID, "could not queue the scan: "+err.Error())
 		return nil, fmt.Errorf("queue scan of run %s: %w", r.ID, err)
 	}
 	e.log.InfoContext(ctx, "run created", "environment", envID, "run", r.ID, "trigger", trigger)

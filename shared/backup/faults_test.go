@@ -33,6 +33,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/shared/tlsroots"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
 // onePagePerBlob checks that every done table has exactly as many page
@@ -342,101 +343,35 @@ func TestChaosDeliveryOrderAndDuplicates(t *testing.T) {
 type chaosStats struct{ deliveries, crashBefore, crashAfter, outOfOrder int }
 
 // chaosPump delivers one message at a time, picking a random due message
-// (not the oldest), with every message queued twice.
+// (not the oldest), with every message queued twice; one delivery in ten
+// crashes before the engine runs and one in ten after it ran (for the
+// first four deliveries of a message).
 func chaosPump(ctx context.Context, t *testing.T, f *fixture, rng *rand.Rand) chaosStats {
-	type item struct {
-		queue     string
-		msg       messaging.Message
-		notBefore time.Time
-		n         int
-		seq       int
-	}
-	var queue []item
 	var st chaosStats
-	seq := 0
-	for steps := 0; ; steps++ {
-		if steps > 20000 {
-			t.Fatal("chaos pump: no end in sight")
-		}
-		for _, q := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles} {
-			for _, m := range f.sender.Take(q) {
-				for range 2 {
-					seq++
-					queue = append(queue, item{queue: q, msg: m, notBefore: time.Now().Add(m.Delay), seq: seq})
-				}
-			}
-		}
-		if len(queue) == 0 {
-			return st
-		}
-		var due []int
-		var soonest time.Time
-		now := time.Now()
-		for i, it := range queue {
-			if !it.notBefore.After(now) {
-				due = append(due, i)
-			} else if soonest.IsZero() || it.notBefore.Before(soonest) {
-				soonest = it.notBefore
-			}
-		}
-		if len(due) == 0 {
-			time.Sleep(time.Until(soonest))
-			continue
-		}
-		idx := due[rng.IntN(len(due))]
-		it := queue[idx]
-		for _, j := range due {
-			if queue[j].seq < it.seq {
-				st.outOfOrder++
-				break
-			}
-		}
-		queue = append(queue[:idx], queue[idx+1:]...)
-		it.n++
-		st.deliveries++
-		var err error
-		switch roll := rng.IntN(10); {
-		case roll == 0 && it.n < 5:
+	errCrash := errors.New("crash")
+	crashing := func(ctx context.Context, queue string, body []byte, n int) error {
+		roll := rng.IntN(10)
+		if roll == 0 && n < 5 {
 			st.crashBefore++
-			err = errors.New("crash before the invocation")
-		default:
-			err = deliverTo(ctx, f, it.queue, it.msg.Body, it.n)
-			if err == nil && roll == 1 && it.n < 5 {
-				st.crashAfter++
-				err = errors.New("crash after the invocation")
-			}
+			return fmt.Errorf("%w before the invocation", errCrash)
 		}
-		if err != nil {
-			if it.n >= 10 {
-				t.Fatalf("message on %s failed 10 times: %v (%s)", it.queue, err, it.msg.Body)
-			}
-			it.notBefore = time.Now().Add(5 * time.Millisecond)
-			queue = append(queue, it)
+		err := f.eng.Handle(ctx, queue, body, n)
+		if err == nil && roll == 1 && n < 5 {
+			st.crashAfter++
+			return fmt.Errorf("%w after the invocation", errCrash)
 		}
+		return err
 	}
-}
-
-func deliverTo(ctx context.Context, f *fixture, queue string, body []byte, n int) error {
-	switch queue {
-	case messaging.QueueScan:
-		m, err := backup.DecodeScan(body)
-		if err != nil {
-			return err
-		}
-		return f.eng.Scan(ctx, m, n)
-	case messaging.QueueExtract:
-		m, err := backup.DecodeExtract(body)
-		if err != nil {
-			return err
-		}
-		return f.eng.ExtractPage(ctx, m, n)
-	default:
-		m, err := backup.DecodeFiles(body)
-		if err != nil {
-			return err
-		}
-		return f.eng.DownloadFiles(ctx, m, n)
+	res, err := pump.Run(ctx, f.sender, pump.Handlers{}.On(crashing, backup.Queues()...), pump.Options{
+		Shuffle: rng, Copies: func(string) int { return 2 }, RetryDelay: 5 * time.Millisecond, Limit: 20000})
+	if err != nil {
+		t.Fatalf("chaos pump: %v", err)
 	}
+	for _, p := range res.Poison {
+		t.Fatalf("message on %s failed %d times: %v (%s)", p.Queue, p.Count, p.Err, p.Message.Body)
+	}
+	st.deliveries, st.outOfOrder = res.Deliveries, res.OutOfOrder
+	return st
 }
 
 // TestBlobWriteFailsAfterPartialUpload: the first uploads of several page

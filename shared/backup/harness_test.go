@@ -26,6 +26,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/shared/tlsroots"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
 // staticDir is a Directory of one simulated environment whose clients use
@@ -44,7 +45,7 @@ func (d *staticDir) GetEnvironment(_ context.Context, id string) (backup.Environ
 	}
 	return d.env, nil
 }
-func (d *staticDir) Clients(context.Context, backup.Environment) ([]*dataverse.Client, error) {
+func (d *staticDir) Clients(context.Context, string) ([]*dataverse.Client, error) {
 	return d.clients, nil
 }
 
@@ -178,132 +179,55 @@ func sanitize(s string) string {
 	return string(out)
 }
 
-// pumpOptions script the delivery of messages.
+// pumpOptions script the delivery of messages (see testkit/pump).
 type pumpOptions struct {
 	// Duplicate delivers every extract and files message twice.
 	Duplicate bool
-	// MaxDeliveries before a message is dropped as poison (default 10).
+	// MaxDeliveries before a message is set aside as poison (default 10).
 	MaxDeliveries int
 	// After runs after each successful delivery (test hooks).
-	After   func(queue string, m messaging.Message)
+	After func(queue string, m messaging.Message)
+	// Workers deliver at once (default 4).
 	Workers int
+	// RetryDelay before a failed message comes again (default 20 ms).
+	RetryDelay time.Duration
+	// Handler wraps the engine's Handle (fault injection, counting).
+	Handler func(next pump.Handler) pump.Handler
 }
 
-type pending struct {
-	queue      string
-	msg        messaging.Message
-	notBefore  time.Time
-	deliveries int
-}
-
-// pump delivers the sender's messages to the engine, like the host: several
-// at once, delayed ones when due, failed ones again up to MaxDeliveries,
-// until nothing is left. It returns the messages that ended as poison.
-func (f *fixture) pump(ctx context.Context, o pumpOptions) []pending {
-	if o.MaxDeliveries == 0 {
-		o.MaxDeliveries = 10
+// pump delivers the sender's messages to the engine's Handle like the host
+// (testkit/pump) until nothing is left, and returns the poison messages.
+func (f *fixture) pump(ctx context.Context, o pumpOptions) []pump.Delivery {
+	f.t.Helper()
+	po := pump.Options{Workers: o.Workers, MaxDeliveries: o.MaxDeliveries, RetryDelay: o.RetryDelay}
+	if po.Workers == 0 {
+		po.Workers = 4
 	}
-	if o.Workers == 0 {
-		o.Workers = 4
-	}
-	var mu sync.Mutex
-	var queue []pending
-	var poison []pending
-	inflight := 0
-	collect := func() {
-		for _, q := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles} {
-			for _, m := range f.sender.Take(q) {
-				p := pending{queue: q, msg: m, notBefore: time.Now().Add(m.Delay)}
-				queue = append(queue, p)
-				if o.Duplicate && q != messaging.QueueScan {
-					queue = append(queue, p)
-				}
+	if o.Duplicate {
+		po.Copies = func(q string) int {
+			if q == messaging.QueueScan {
+				return 1
 			}
+			return 2
 		}
 	}
-	deliver := func(p pending) error {
-		switch p.queue {
-		case messaging.QueueScan:
-			m, err := backup.DecodeScan(p.msg.Body)
-			if err != nil {
-				return err
+	if o.After != nil {
+		po.After = func(d pump.Delivery) bool {
+			if d.Err == nil {
+				o.After(d.Queue, d.Message)
 			}
-			return f.eng.Scan(ctx, m, p.deliveries)
-		case messaging.QueueExtract:
-			m, err := backup.DecodeExtract(p.msg.Body)
-			if err != nil {
-				return err
-			}
-			return f.eng.ExtractPage(ctx, m, p.deliveries)
-		default:
-			m, err := backup.DecodeFiles(p.msg.Body)
-			if err != nil {
-				return err
-			}
-			return f.eng.DownloadFiles(ctx, m, p.deliveries)
+			return false
 		}
 	}
-	var wg sync.WaitGroup
-	cond := sync.NewCond(&mu)
-	for w := 0; w < o.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mu.Lock()
-			defer mu.Unlock()
-			for {
-				collect()
-				if len(queue) == 0 && inflight == 0 {
-					cond.Broadcast()
-					return
-				}
-				idx := -1
-				now := time.Now()
-				var soonest time.Time
-				for i, p := range queue {
-					if !p.notBefore.After(now) {
-						idx = i
-						break
-					}
-					if soonest.IsZero() || p.notBefore.Before(soonest) {
-						soonest = p.notBefore
-					}
-				}
-				if idx < 0 {
-					mu.Unlock()
-					if soonest.IsZero() {
-						time.Sleep(5 * time.Millisecond)
-					} else {
-						time.Sleep(min(time.Until(soonest), 50*time.Millisecond))
-					}
-					mu.Lock()
-					continue
-				}
-				p := queue[idx]
-				queue = append(queue[:idx], queue[idx+1:]...)
-				p.deliveries++
-				inflight++
-				mu.Unlock()
-				err := deliver(p)
-				mu.Lock()
-				inflight--
-				if err != nil {
-					if p.deliveries >= o.MaxDeliveries {
-						poison = append(poison, p)
-					} else {
-						p.notBefore = time.Now().Add(20 * time.Millisecond)
-						queue = append(queue, p)
-					}
-				} else if o.After != nil {
-					mu.Unlock()
-					o.After(p.queue, p.msg)
-					mu.Lock()
-				}
-			}
-		}()
+	h := pump.Handler(f.eng.Handle)
+	if o.Handler != nil {
+		h = o.Handler(h)
 	}
-	wg.Wait()
-	return poison
+	res, err := pump.Run(ctx, f.sender, pump.Handlers{}.On(h, backup.Queues()...), po)
+	if err != nil {
+		f.t.Fatalf("pump: %v", err)
+	}
+	return res.Poison
 }
 
 // backup runs one complete backup and returns the finished run.
@@ -315,7 +239,7 @@ func (f *fixture) backup(ctx context.Context, o pumpOptions) *runstate.Run {
 	}
 	if poison := f.pump(ctx, o); len(poison) > 0 {
 		for _, p := range poison {
-			f.t.Errorf("poison message on %s: %s", p.queue, p.msg.Body)
+			f.t.Errorf("poison message on %s: %s: %v", p.Queue, p.Message.Body, p.Err)
 		}
 	}
 	run, err := f.state.GetRun(ctx, f.envID, r.ID)

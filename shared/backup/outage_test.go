@@ -22,6 +22,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
 // TestStorageStoppedAndRestartedMidRun: the storage account (Azurite, seen
@@ -106,64 +107,22 @@ func TestStorageStoppedAndRestartedMidRun(t *testing.T) {
 	onePagePerBlob(t, f, checkRunMatchesSimulator(t, f, run.ID))
 }
 
-// pumpCounting is pump with a count of failed deliveries.
-func (f *fixture) pumpCounting(ctx context.Context, o pumpOptions, failures *atomic.Int64) []pending {
-	return (&countingEngine{f: f, failures: failures}).run(ctx, o)
-}
-
-type countingEngine struct {
-	f        *fixture
-	failures *atomic.Int64
-}
-
-// run delivers like pump with one worker, counting failures.
-func (c *countingEngine) run(ctx context.Context, o pumpOptions) []pending {
-	var queue []pending
-	var poison []pending
-	for {
-		for _, q := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles} {
-			for _, m := range c.f.sender.Take(q) {
-				queue = append(queue, pending{queue: q, msg: m, notBefore: time.Now().Add(m.Delay)})
+// pumpCounting is pump with one worker, a count of failed deliveries and
+// a deadline per delivery (a request into the outage must not hang).
+func (f *fixture) pumpCounting(ctx context.Context, o pumpOptions, failures *atomic.Int64) []pump.Delivery {
+	o.Workers, o.RetryDelay = 1, 50*time.Millisecond
+	o.Handler = func(next pump.Handler) pump.Handler {
+		return func(ctx context.Context, queue string, body []byte, n int) error {
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			err := next(dctx, queue, body, n)
+			if err != nil {
+				failures.Add(1)
 			}
-		}
-		if len(queue) == 0 {
-			return poison
-		}
-		idx := -1
-		var soonest time.Time
-		for i, p := range queue {
-			if !p.notBefore.After(time.Now()) {
-				idx = i
-				break
-			}
-			if soonest.IsZero() || p.notBefore.Before(soonest) {
-				soonest = p.notBefore
-			}
-		}
-		if idx < 0 {
-			time.Sleep(time.Until(soonest))
-			continue
-		}
-		p := queue[idx]
-		queue = append(queue[:idx], queue[idx+1:]...)
-		p.deliveries++
-		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := deliverTo(dctx, c.f, p.queue, p.msg.Body, p.deliveries)
-		cancel()
-		if err != nil {
-			c.failures.Add(1)
-			if p.deliveries >= o.MaxDeliveries {
-				poison = append(poison, p)
-			} else {
-				p.notBefore = time.Now().Add(50 * time.Millisecond)
-				queue = append(queue, p)
-			}
-			continue
-		}
-		if o.After != nil {
-			o.After(p.queue, p.msg)
+			return err
 		}
 	}
+	return f.pump(ctx, o)
 }
 
 // relay forwards a local port to an Azurite port; stop cuts every

@@ -68,17 +68,8 @@ func (e *Engine) Scan(ctx context.Context, m ScanMessage, deliveryCount int) err
 }
 
 func (e *Engine) failRun(ctx context.Context, env, run, reason string) error {
-	_, err := e.state.ModifyRun(ctx, env, run, func(r *runstate.Run) (bool, error) {
-		if runstate.Terminal(r.Status) {
-			return false, nil
-		}
-		r.Status, r.Reason, r.FinishedAt = runstate.RunFailed, reason, e.opts.Now().UTC()
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	return e.state.ReleaseRun(ctx, env, run)
+	_, _, err := e.endRun(ctx, env, run, reason)
+	return err
 }
 
 // tableMeta is the per-table part of the snapshot the planner uses.

@@ -37,11 +37,6 @@ type StatusError struct {
 func (e *StatusError) Error() string { return e.Err.Error() }
 func (e *StatusError) Unwrap() error { return e.Err }
 
-// NotImplemented is the failure of a function whose logic has not landed yet.
-func NotImplemented(function, what string) error {
-	return &StatusError{Status: http.StatusNotImplemented, Err: fmt.Errorf("%s is declared but not implemented yet: %s", function, what)}
-}
-
 // Server routes host invocations to trigger functions and forwarded HTTP
 // requests (/api/...) to the API handler.
 type Server struct {

@@ -26,7 +26,7 @@ func newTestServer(t *testing.T) *httptest.Server {
 		return nil, errors.New("dataverse unreachable")
 	})
 	s.HandleTrigger("Later", func(ctx context.Context, inv *Invocation) (*Result, error) {
-		return nil, NotImplemented("Later", "soon")
+		return nil, &StatusError{Status: http.StatusNotImplemented, Err: errors.New("not implemented")}
 	})
 	s.HandleTrigger("Panics", func(ctx context.Context, inv *Invocation) (*Result, error) {
 		panic("boom")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
 var sharedAzurite struct {
@@ -77,11 +77,8 @@ func (d *dir) GetEnvironment(_ context.Context, id string) (backup.Environment, 
 	return backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true}}, nil
 }
 
-func (d *dir) Clients(ctx context.Context, env backup.Environment) ([]*dataverse.Client, error) {
-	return d.clientsFor(env.ID)
-}
-
-func (d *dir) clientsFor(id string) ([]*dataverse.Client, error) {
+// Clients serves both engines: their Directory interfaces share this shape.
+func (d *dir) Clients(_ context.Context, id string) ([]*dataverse.Client, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if cs := d.clients[id]; cs != nil {
@@ -109,12 +106,6 @@ func (d *dir) clientsFor(id string) ([]*dataverse.Client, error) {
 	}
 	d.clients[id] = out
 	return out, nil
-}
-
-type restoreDir struct{ d *dir }
-
-func (r restoreDir) Clients(_ context.Context, env string) ([]*dataverse.Client, error) {
-	return r.d.clientsFor(env)
 }
 
 type fixture struct {
@@ -176,14 +167,14 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	}
 	f.ropts = o.restore
 	f.ropts.Log = log
-	f.rs = restore.New(restoreDir{f.dir}, f.store, f.blobs, f.sender, f.ropts)
+	f.rs = restore.New(f.dir, f.store, f.blobs, f.sender, f.ropts)
 	return f
 }
 
 // reopen rebuilds the restore engine (a new process after a crash).
 func (f *fixture) reopen(o restore.Options) {
 	o.Log = f.ropts.Log
-	f.rs = restore.New(restoreDir{f.dir}, f.store, f.blobs, f.sender, o)
+	f.rs = restore.New(f.dir, f.store, f.blobs, f.sender, o)
 }
 
 type testWriter struct{ t *testing.T }
@@ -206,80 +197,41 @@ func sanitize(s string) string {
 	return string(out)
 }
 
+// pending is a message the pump left undelivered.
 type pending struct {
-	queue      string
-	msg        messaging.Message
-	notBefore  time.Time
-	deliveries int
+	queue string
+	msg   messaging.Message
 }
 
-// pump delivers every queued message (backup and restore) like the host,
-// one at a time, delayed ones when due, failed ones again (up to 10
-// deliveries). stop, when it returns true after a delivery, ends the pump
-// with the rest left undelivered (a crash).
+// pump delivers every queued message (backup and restore) like the host
+// (testkit/pump): one at a time, delayed ones when due, failed ones again
+// (up to 10 deliveries). stop, when it returns true after a delivery, ends
+// the pump with that message and the rest left undelivered (a crash).
 func (f *fixture) pump(ctx context.Context, stop func(queue string, err error) bool) []pending {
-	var queue []pending
-	collect := func() {
-		for _, q := range []string{messaging.QueueScan, messaging.QueueExtract, messaging.QueueFiles, messaging.QueueRestore} {
-			for _, m := range f.sender.Take(q) {
-				queue = append(queue, pending{queue: q, msg: m, notBefore: time.Now().Add(m.Delay)})
-			}
+	f.t.Helper()
+	restoreStep := func(ctx context.Context, _ string, body []byte, n int) error {
+		m, err := restore.DecodeMessage(body)
+		if err != nil {
+			return err
 		}
+		return f.rs.Handle(ctx, m, n)
 	}
-	for {
-		collect()
-		if len(queue) == 0 {
-			return nil
-		}
-		sort.SliceStable(queue, func(i, j int) bool { return queue[i].notBefore.Before(queue[j].notBefore) })
-		p := queue[0]
-		queue = queue[1:]
-		if d := time.Until(p.notBefore); d > 0 {
-			time.Sleep(d)
-		}
-		p.deliveries++
-		err := f.deliver(ctx, p)
-		if stop != nil && stop(p.queue, err) {
-			return append(queue, p)
-		}
-		if err != nil {
-			if p.deliveries >= 10 {
-				f.t.Errorf("poison message on %s: %s: %v", p.queue, p.msg.Body, err)
-				continue
-			}
-			p.notBefore = time.Now().Add(20 * time.Millisecond)
-			queue = append(queue, p)
-		}
+	var o pump.Options
+	if stop != nil {
+		o.After = func(d pump.Delivery) bool { return stop(d.Queue, d.Err) }
 	}
-}
-
-func (f *fixture) deliver(ctx context.Context, p pending) error {
-	switch p.queue {
-	case messaging.QueueScan:
-		m, err := backup.DecodeScan(p.msg.Body)
-		if err != nil {
-			return err
-		}
-		return f.bk.Scan(ctx, m, p.deliveries)
-	case messaging.QueueExtract:
-		m, err := backup.DecodeExtract(p.msg.Body)
-		if err != nil {
-			return err
-		}
-		return f.bk.ExtractPage(ctx, m, p.deliveries)
-	case messaging.QueueFiles:
-		m, err := backup.DecodeFiles(p.msg.Body)
-		if err != nil {
-			return err
-		}
-		return f.bk.DownloadFiles(ctx, m, p.deliveries)
-	default:
-		m, err := restore.DecodeMessage(p.msg.Body)
-		if err != nil {
-			return err
-		}
-		return f.rs.Handle(ctx, m, p.deliveries)
+	res, err := pump.Run(ctx, f.sender, pump.Handlers{}.On(f.bk.Handle, backup.Queues()...).On(restoreStep, messaging.QueueRestore), o)
+	if err != nil {
+		f.t.Fatalf("pump: %v", err)
 	}
+	for _, p := range res.Poison {
+		f.t.Errorf("poison message on %s: %s: %v", p.Queue, p.Message.Body, p.Err)
+	}
+	var left []pending
+	for _, d := range res.Left {
+		left = append(left, pending{queue: d.Queue, msg: d.Message})
+	}
+	return left
 }
 
 // backup runs one complete backup of the demo environment.

@@ -16,6 +16,10 @@
 //     delta link, counts and the stats of every page written. Listing a run's
 //     tasks is one partition query.
 //
+// LatestRuns answers every environment's newest run in one query of the
+// runs table (the "~active" rows filtered out), for views that list
+// environments.
+//
 // Entities store their state as JSON split over string properties D0..Dn
 // (Table Storage caps a string property at 64 KB and an entity at 1 MB), plus
 // a plain Status property for readability in Storage Explorer.

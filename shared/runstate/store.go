@@ -188,7 +188,11 @@ func (s *Store) del(ctx context.Context, c *aztables.Client, pk, rk string, etag
 
 // list returns the raw entities of a partition.
 func (s *Store) list(ctx context.Context, c *aztables.Client, pk string, fn func(raw []byte, etag azcore.ETag) error) error {
-	filter := "PartitionKey eq '" + strings.ReplaceAll(pk, "'", "''") + "'"
+	return s.listWhere(ctx, c, "PartitionKey eq '"+strings.ReplaceAll(pk, "'", "''")+"'", fn)
+}
+
+// listWhere returns the raw entities matching an OData filter.
+func (s *Store) listWhere(ctx context.Context, c *aztables.Client, filter string, fn func(raw []byte, etag azcore.ETag) error) error {
 	pager := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
