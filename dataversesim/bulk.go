@@ -192,6 +192,7 @@ func (e *Env) bulkOne(rc *reqCtx, td *tableData, action string, t map[string]any
 	id, _ := body[def.PrimaryID].(string)
 	id = strings.ToLower(strings.Trim(id, "{}"))
 	method, path, hdr := "", def.SetName, http.Header{}
+	existed := false
 	switch action {
 	case "CreateMultiple":
 		method = http.MethodPost
@@ -205,8 +206,11 @@ func (e *Env) bulkOne(rc *reqCtx, td *tableData, action string, t map[string]any
 		switch key := alternateKeyOf(def, body); {
 		case id != "":
 			method, path = http.MethodPatch, def.SetName+"("+id+")"
+			existed = td.recs[id] != nil
 		case key != "":
 			method, path = http.MethodPatch, def.SetName+"("+key+")"
+			found, _ := e.resolveKey(td, key)
+			existed = td.recs[found] != nil
 		default:
 			method = http.MethodPost // no key: the record is created
 		}
@@ -238,14 +242,11 @@ func (e *Env) bulkOne(rc *reqCtx, td *tableData, action string, t map[string]any
 		// bulk-operations.md, "Troubleshooting": "Contact With Ids = <guid> Do Not Exist".
 		return bulkResult{id: id, resp: errorResponse(errf(404, codeNotFound, "%s With Ids = %s Do Not Exist", schemaName(def.LogicalName), id))}
 	}
-	out := bulkResult{id: id, resp: res, created: method == http.MethodPost || res.status == http.StatusCreated}
+	out := bulkResult{id: id, resp: res, created: method == http.MethodPost || method == http.MethodPatch && !existed}
 	if loc := res.header.Get("OData-EntityId"); loc != "" {
 		if i := strings.LastIndexByte(loc, '('); i >= 0 {
 			out.id = strings.TrimSuffix(loc[i+1:], ")")
 		}
-	}
-	if method == http.MethodPatch && res.status < 300 && res.status != http.StatusCreated {
-		out.created = false
 	}
 	return out
 }
