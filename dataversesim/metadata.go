@@ -321,7 +321,7 @@ func (e *Env) serveMetadata(rc *reqCtx, w http.ResponseWriter, r *http.Request, 
 		writeDVError(w, errf(405, codeBadRequest, "The HTTP method '%s' is not supported for %s.", r.Method, segs[0].name))
 		return
 	}
-	mq, derr := parseMetaQuery(r.URL.Query())
+	mq, derr := parseMetaQuery(queryValues(r.URL.RawQuery))
 	if derr != nil {
 		writeDVError(w, derr)
 		return

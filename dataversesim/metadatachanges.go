@@ -426,7 +426,7 @@ func unquote(v string) string {
 }
 
 func (e *Env) retrieveMetadataChanges(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
-	params, ok := functionParams(apiRest(r.URL.Path), "RetrieveMetadataChanges", r.URL.Query())
+	params, ok := functionParams(apiRest(r.URL.Path), "RetrieveMetadataChanges", queryValues(r.URL.RawQuery))
 	if !ok {
 		writeDVError(w, noSegment(strings.TrimPrefix(apiRest(r.URL.Path), "/")))
 		return

@@ -315,3 +315,23 @@ func aliasesOf(q url.Values) func(string) (string, bool) {
 		return v[0], true
 	}
 }
+
+// queryValues parses a raw query string on '&' only. url.ParseQuery drops
+// any pair holding a ';', and OData uses ';' between the options nested in
+// $expand (Attributes($select=LogicalName;$filter=...)).
+func queryValues(raw string) url.Values {
+	q := url.Values{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		uk, err1 := url.QueryUnescape(k)
+		uv, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			uk, uv = k, v
+		}
+		q[uk] = append(q[uk], uv)
+	}
+	return q
+}

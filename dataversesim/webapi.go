@@ -91,7 +91,7 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		writeDVError(w, errf(403, codeNoPrivilege, "Principal user (Id=%s, type=8, roleCount=0, privilegeCount=0, accessMode=4, MetadataCachePrivilegesCount=0, BusinessUnitId=%s), is missing prv%s%s privilege on OTC=%d for entity '%s'.", rc.user, e.rootBU(), priv, td.def.LogicalName, td.def.ObjectTypeCode, td.def.LogicalName))
 		return
 	}
-	q := r.URL.Query()
+	q := queryValues(r.URL.RawQuery)
 	if len(segs) == 1 && !first.has {
 		switch r.Method {
 		case http.MethodGet:
