@@ -2,6 +2,7 @@ package dataversesim
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -16,9 +17,14 @@ import (
 // nested change sets. A change set is atomic: its writes are logged in an
 // undo list and rolled back when one fails; its failure is answered with the
 // single failing response. Content-ID: n is referable as $n later in the same
-// change set. The batch stops at the first error unless
-// Prefer: odata.continue-on-error. At most 1000 requests; no nesting.
-// The whole batch runs under the environment's write lock.
+// change set. Without Prefer: odata.continue-on-error the batch stops at the
+// first failed request and answers with that request's status: the body
+// holds the parts processed so far, the failing one last (powerapps-docs,
+// developer/data-platform/webapi/execute-batch-operations-using-web-api.md,
+// "Handling errors": "HTTP/1.1 400 BadRequest" around the failing part).
+// With it every part carries its own status and the batch answers 200.
+// At most 1000 requests; no nesting. The whole batch runs under the
+// environment's write lock.
 
 const maxBatchRequests = 1000
 
@@ -57,7 +63,7 @@ func readBatch(body io.Reader, boundary string) ([]batchPart, int, error) {
 					return nil, 0, err
 				}
 				if ict, _, _ := mime.ParseMediaType(ip.Header.Get("Content-Type")); ict == "multipart/mixed" {
-					return nil, 0, fmt.Errorf("change sets cannot be nested")
+					return nil, 0, errNestedChangeSet
 				}
 				raw, _ := io.ReadAll(ip)
 				cs.changeSet = append(cs.changeSet, batchItem{contentID: ip.Header.Get("Content-ID"), raw: raw})
@@ -111,7 +117,8 @@ func (e *Env) buildRequest(outer *http.Request, raw []byte, ids map[string]strin
 			target = target[k:]
 		}
 	} else if !strings.HasPrefix(target, "/") {
-		target = "/api/data/v9.2/" + target
+		v, _ := apiVersion(outer.URL.Path)
+		target = "/api/data/" + v + "/" + target
 	}
 	req, err := http.NewRequest(method, "https://"+outer.Host+target, bytes.NewReader(body))
 	if err != nil {
@@ -149,8 +156,12 @@ func (e *Env) serveBatch(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts, count, err := readBatch(r.Body, params["boundary"])
+	if err == errNestedChangeSet {
+		writeDVError(w, errf(400, codeBatch, "A change set cannot contain another change set."))
+		return
+	}
 	if err != nil {
-		writeDVError(w, errf(400, codeBatch, "The batch request is malformed: %v", err))
+		writeDVError(w, errf(400, codeBatch, "The batch request body is not a valid multipart/mixed message for boundary '%s'.", params["boundary"]))
 		return
 	}
 	if count > maxBatchRequests {
@@ -164,7 +175,7 @@ func (e *Env) serveBatch(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		res := &bufferedResponse{header: http.Header{}, status: 200}
 		req, err := e.buildRequest(r, raw, ids)
 		if err != nil {
-			writeDVError(res, errf(400, codeBatch, "%v", err))
+			writeDVError(res, errf(400, codeBatch, "A batch part does not start with a valid HTTP request line."))
 			return res
 		}
 		if inChangeSet && req.Method == http.MethodGet {
@@ -176,11 +187,13 @@ func (e *Env) serveBatch(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		rc.records += sub.records
 		return res
 	}
+	status := 200 // the batch's own status; a failure's without continue-on-error
 	for _, part := range parts {
 		if part.single != nil {
 			res := run(part.single.raw, nil, false)
 			writeHTTPPart(&out, bnd, part.single.contentID, res)
 			if res.status >= 400 && !p.continueOnErr {
+				status = res.status
 				break
 			}
 			continue
@@ -214,6 +227,7 @@ func (e *Env) serveBatch(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 			}
 			writeHTTPPart(&out, bnd, failedID, failed)
 			if !p.continueOnErr {
+				status = failed.status
 				break
 			}
 			continue
@@ -228,6 +242,8 @@ func (e *Env) serveBatch(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 	if p.continueOnErr {
 		w.Header().Set("Preference-Applied", "odata.continue-on-error")
 	}
-	w.WriteHeader(200)
+	w.WriteHeader(status)
 	w.Write(out.Bytes())
 }
+
+var errNestedChangeSet = errors.New("nested change set")

@@ -47,8 +47,9 @@ func TestBatchChangeSetRollback(t *testing.T) {
 		post("contacts", `{"lastname":"ref","parentcustomerid_account@odata.bind":"$1"}`),
 		post("accounts", `{"name":"bad","nosuchcolumn":1}`),
 	})
+	// Without continue-on-error the batch answers the failure's status.
 	r := call(t, e, "POST", "$batch", body, "Content-Type", ct)
-	want(t, r, 200)
+	want(t, r, 400)
 	if !strings.Contains(string(r.raw), "--batchresponse_") || !strings.Contains(string(r.raw), "HTTP/1.1 400") || !strings.Contains(string(r.raw), codeBadRequest) {
 		t.Fatalf("batch response: %s", r.raw)
 	}
@@ -68,19 +69,40 @@ func TestBatchChangeSetRollback(t *testing.T) {
 	}
 }
 
+// TestBatchContinueOnError follows the "Handling errors" example of
+// powerapps-docs, developer/data-platform/webapi/execute-batch-operations-using-web-api.md:
+// without Prefer: odata.continue-on-error the batch stops at the first failed
+// request and the batch itself answers that request's status, the failing
+// part in its body; with it the batch answers 200 and every part carries its
+// own status.
 func TestBatchContinueOnError(t *testing.T) {
 	_, e := small(t)
 	n := e.Count("account")
 	bad := post("accounts", `{"nosuch":1}`)
-	body, ct := batchBody(e, bad, post("accounts", `{"name":"after error"}`))
+	body, ct := batchBody(e, post("accounts", `{"name":"before error"}`), bad, post("accounts", `{"name":"after error"}`))
 	r := call(t, e, "POST", "$batch", body, "Content-Type", ct)
-	want(t, r, 200)
-	if e.Count("account") != n {
-		t.Fatal("batch went on after an error without continue-on-error")
+	want(t, r, 400)
+	if !strings.HasPrefix(r.header.Get("Content-Type"), "multipart/mixed; boundary=batchresponse_") {
+		t.Fatalf("stopped batch content type %q", r.header.Get("Content-Type"))
+	}
+	raw := string(r.raw)
+	if e.Count("account") != n+1 || strings.Count(raw, "HTTP/1.1 204") != 1 || strings.Count(raw, "HTTP/1.1 400") != 1 ||
+		strings.Index(raw, "HTTP/1.1 204") > strings.Index(raw, "HTTP/1.1 400") || !strings.Contains(raw, "Invalid property 'nosuch'") {
+		t.Fatalf("batch went on after an error without continue-on-error (%d accounts, want %d): %s", e.Count("account"), n+1, raw)
 	}
 	r = call(t, e, "POST", "$batch", body, "Content-Type", ct, "Prefer", "odata.continue-on-error")
-	if e.Count("account") != n+1 || !strings.Contains(string(r.raw), "HTTP/1.1 400") || !strings.Contains(string(r.raw), "HTTP/1.1 204") {
-		t.Fatalf("continue-on-error: %d, %s", e.Count("account"), r.raw)
+	want(t, r, 200)
+	raw = string(r.raw)
+	if e.Count("account") != n+3 || strings.Count(raw, "HTTP/1.1 400") != 1 || strings.Count(raw, "HTTP/1.1 204") != 2 ||
+		r.header.Get("Preference-Applied") != "odata.continue-on-error" {
+		t.Fatalf("continue-on-error: %d, %s", e.Count("account"), raw)
+	}
+	// A failed change set without continue-on-error: the batch answers the
+	// failing request's status and later parts are not run.
+	body, ct = batchBody(e, []string{post("accounts", `{"name":"in set"}`), bad}, post("accounts", `{"name":"after set"}`))
+	r = call(t, e, "POST", "$batch", body, "Content-Type", ct)
+	if r.status != 400 || e.Count("account") != n+3 || strings.Contains(string(r.raw), "HTTP/1.1 204") {
+		t.Fatalf("failed change set: %d %d %s", r.status, e.Count("account"), r.raw)
 	}
 }
 

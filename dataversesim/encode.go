@@ -15,7 +15,10 @@ import (
 // annotations selected by Prefer: odata.include-annotations (reference 1).
 type annotations struct {
 	formatted, lookupName, assocNav bool
-	header                          string // echoed in Preference-Applied
+	// crmQuery: the FetchXML paging and count annotations
+	// (fetchxmlpagingcookie, morerecords, totalrecordcount).
+	crmQuery bool
+	header   string // echoed in Preference-Applied
 }
 
 func (a annotations) any() bool { return a.formatted || a.lookupName || a.assocNav }
@@ -27,7 +30,7 @@ func parseAnnotations(v string) annotations {
 		p = strings.TrimSpace(p)
 		switch {
 		case p == "*":
-			a.formatted, a.lookupName, a.assocNav = true, true, true
+			a.formatted, a.lookupName, a.assocNav, a.crmQuery = true, true, true, true
 		case p == "OData.Community.Display.V1.FormattedValue" || p == "OData.Community.Display.V1.*":
 			a.formatted = true
 		case p == "Microsoft.Dynamics.CRM.lookuplogicalname":
@@ -35,7 +38,9 @@ func parseAnnotations(v string) annotations {
 		case p == "Microsoft.Dynamics.CRM.associatednavigationproperty":
 			a.assocNav = true
 		case p == "Microsoft.Dynamics.CRM.*":
-			a.lookupName, a.assocNav = true, true
+			a.lookupName, a.assocNav, a.crmQuery = true, true, true
+		case p == "Microsoft.Dynamics.CRM.fetchxmlpagingcookie" || p == "Microsoft.Dynamics.CRM.morerecords" || p == "Microsoft.Dynamics.CRM.totalrecordcount":
+			a.crmQuery = true
 		}
 	}
 	return a
@@ -172,6 +177,13 @@ func outputName(a *AttrDef) string {
 
 // appendRecord writes one entity. cols nil means every readable column.
 func (e *Env) appendRecord(b []byte, td *tableData, rec *Record, cols []*AttrDef, ann annotations, context string) []byte {
+	return e.appendRecordOpts(b, td, rec, cols, ann, context, false)
+}
+
+// appendRecordOpts is appendRecord; omitNull leaves null columns out, as
+// FetchXML results do (webapi/use-fetchxml-web-api.md: "Properties with
+// null values will not be included").
+func (e *Env) appendRecordOpts(b []byte, td *tableData, rec *Record, cols []*AttrDef, ann annotations, context string, omitNull bool) []byte {
 	def := td.def
 	b = append(b, '{')
 	if context != "" {
@@ -196,6 +208,9 @@ func (e *Env) appendRecord(b []byte, td *tableData, rec *Record, cols []*AttrDef
 			if id, _ := rec.get(def, a.Name+"id").(string); id != "" && e.files[id] != nil {
 				v = e.files[id].thumbnail()
 			}
+		}
+		if v == nil && omitNull && !a.IsPrimaryID {
+			continue
 		}
 		name := outputName(a)
 		if v != nil && ann.any() {

@@ -61,6 +61,10 @@ type Env struct {
 	rng          *rand.Rand
 	created      time.Time // organization creation, for delta token timestamps
 
+	// meta is this organization's metadata changes (metadatachanges.go);
+	// guarded by mu like the rows.
+	meta *metaState
+
 	bmu     sync.Mutex // behaviour switches below
 	faults  []Fault
 	latency *time.Duration
@@ -137,7 +141,7 @@ func errf(status int, code, format string, args ...any) *dvError {
 // dataverse-reference.md; the others are the simulator's choice.
 const (
 	codeNotFound        = "0x80040217" // "<table> With Id = <id> Does Not Exist"
-	codeBadRequest      = "0x80060888" // OData syntax / unknown property
+	codeBadRequest      = "0x80060888" // OData syntax / unsupported query option
 	codeVersionMismatch = "0x80060882" // If-Match mismatch (412)
 	codeDuplicate       = "0x80040237" // If-None-Match * on existing row (412)
 	codeStatus          = "0x80048408" // reference 5
@@ -165,7 +169,7 @@ type reqCtx struct {
 	user    string // systemuserid of the caller
 	isAdmin bool
 	records int    // records returned or written: charged as server time
-	base    string // https://host/api/data/v9.2/
+	base    string // https://host/api/data/v9.x/ (the version the client used)
 }
 
 // ServeHTTP is the environment's request pipeline: faults, auth, limits,
@@ -173,8 +177,9 @@ type reqCtx struct {
 // latency, then the buffered response (so faults can cut it).
 func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !strings.HasPrefix(r.URL.Path, "/api/data/v9.2") {
-		writeDVError(w, errf(404, codeBadRequest, "Resource not found for the segment '%s'.", strings.TrimPrefix(r.URL.Path, "/")))
+	version, ok := apiVersion(r.URL.Path)
+	if !ok {
+		writeDVError(w, errf(404, codeNoSegment, "Resource not found for the segment '%s'.", strings.TrimPrefix(r.URL.Path, "/")))
 		return
 	}
 	p, reason := e.s.checkBearer(r, e.url)
@@ -212,7 +217,7 @@ func (e *Env) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		release(0)
 		return
 	}
-	rc := &reqCtx{e: e, r: r, user: uid, isAdmin: admin, base: e.url + "/api/data/v9.2/"}
+	rc := &reqCtx{e: e, r: r, user: uid, isAdmin: admin, base: e.url + "/api/data/" + version + "/"}
 	buf := &bufferedResponse{header: http.Header{}, status: 200}
 	e.dispatch(rc, buf, r)
 	// Server time is slept outside the lock and charged to the budget.

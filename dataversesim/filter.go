@@ -23,6 +23,34 @@ type tok struct {
 	kind string // ident, str, num, guid, time, lp, rp, comma
 	text string
 	val  any
+	pos  int // offset in the $filter text, for error messages
+}
+
+// filterError is a $filter the parser cannot read; pos is the offset of the
+// offending token. Callers answer it with filterSyntax (Dataverse wording).
+type filterError struct {
+	pos    int
+	reason string // for logs only, never sent to clients
+}
+
+func (f *filterError) Error() string { return f.reason }
+
+// unsupportedFunc is a $filter function the simulator does not implement.
+type unsupportedFunc struct{ name string }
+
+func (u *unsupportedFunc) Error() string { return "unsupported function " + u.name }
+
+// filterDVError maps a parse error to the answer Dataverse gives.
+func filterDVError(err error, filter, typeName string) *dvError {
+	switch x := err.(type) {
+	case *unknownProp:
+		return noProperty(x.name, typeName)
+	case *unsupportedFunc:
+		return errf(400, codeBadRequest, "The function '%s' is not supported.", x.name)
+	case *filterError:
+		return filterSyntax(x.pos, filter)
+	}
+	return filterSyntax(0, filter)
 }
 
 var (
@@ -32,7 +60,7 @@ var (
 	reID   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_./]*`)
 )
 
-func lexFilter(s string) ([]tok, error) {
+func lexFilter(s string, aliases func(string) (string, bool)) ([]tok, error) {
 	var out []tok
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -40,14 +68,31 @@ func lexFilter(s string) ([]tok, error) {
 		case c == ' ' || c == '\t':
 			i++
 		case c == '(':
-			out = append(out, tok{kind: "lp"})
+			out = append(out, tok{kind: "lp", pos: i})
 			i++
 		case c == ')':
-			out = append(out, tok{kind: "rp"})
+			out = append(out, tok{kind: "rp", pos: i})
 			i++
 		case c == ',':
-			out = append(out, tok{kind: "comma"})
+			out = append(out, tok{kind: "comma", pos: i})
 			i++
+		case c == '@':
+			// Parameter alias (@p1): its value is another query option.
+			m := reID.FindString(s[i+1:])
+			v, ok := "", false
+			if m != "" && aliases != nil {
+				v, ok = aliases("@" + m)
+			}
+			if !ok {
+				return nil, &filterError{pos: i, reason: "unknown parameter alias"}
+			}
+			sub, err := lexFilter(v, nil)
+			if err != nil || len(sub) != 1 {
+				return nil, &filterError{pos: i, reason: "parameter alias is not a literal"}
+			}
+			sub[0].pos = i
+			out = append(out, sub[0])
+			i += 1 + len(m)
 		case c == '\'':
 			var sb strings.Builder
 			j := i + 1
@@ -63,35 +108,36 @@ func lexFilter(s string) ([]tok, error) {
 				sb.WriteByte(s[j])
 			}
 			if j >= len(s) {
-				return nil, fmt.Errorf("unterminated string literal")
+				return nil, &filterError{pos: i, reason: "unterminated string literal"}
 			}
-			out = append(out, tok{kind: "str", val: sb.String()})
+			out = append(out, tok{kind: "str", val: sb.String(), pos: i})
 			i = j + 1
 		default:
 			rest := s[i:]
 			if m := reGUID.FindString(rest); m != "" {
-				out = append(out, tok{kind: "guid", val: strings.ToLower(strings.Trim(m, "{}"))})
+				out = append(out, tok{kind: "guid", val: strings.ToLower(strings.Trim(m, "{}")), pos: i})
 				i += len(m)
 			} else if m := reTime.FindString(rest); m != "" && strings.Contains(m, "-") {
 				t, err := parseDVTime(m)
 				if err != nil {
-					return nil, err
+					return nil, &filterError{pos: i, reason: err.Error()}
 				}
-				out = append(out, tok{kind: "time", val: t})
+				out = append(out, tok{kind: "time", val: t, pos: i})
 				i += len(m)
 			} else if m := reNum.FindString(rest); m != "" {
 				f, _ := strconv.ParseFloat(strings.TrimRight(m, "mMdDlL"), 64)
-				out = append(out, tok{kind: "num", val: f})
+				out = append(out, tok{kind: "num", val: f, pos: i})
 				i += len(m)
 			} else if m := reID.FindString(rest); m != "" {
+				start := i
 				i += len(m)
 				// Enum literal: Microsoft.Dynamics.CRM.OwnershipTypes'UserOwned'.
 				if i < len(s) && s[i] == '\'' && strings.Contains(m, ".") {
 					continue
 				}
-				out = append(out, tok{kind: "ident", text: m})
+				out = append(out, tok{kind: "ident", text: m, pos: start})
 			} else {
-				return nil, fmt.Errorf("syntax error at position %d in '%s'", i, s)
+				return nil, &filterError{pos: i, reason: "unexpected character"}
 			}
 		}
 	}
@@ -110,24 +156,39 @@ func parseDVTime(s string) (time.Time, error) {
 type filterParser struct {
 	toks  []tok
 	pos   int
+	end   int // length of the text, the position reported at its end
 	known func(string) bool
 }
 
 // parseFilter compiles $filter; known validates property names.
 func parseFilter(s string, known func(string) bool) (filterNode, error) {
-	toks, err := lexFilter(s)
+	return parseFilterWith(s, known, nil)
+}
+
+// parseFilterWith also resolves parameter aliases (@p1) through aliases.
+func parseFilterWith(s string, known func(string) bool, aliases func(string) (string, bool)) (filterNode, error) {
+	toks, err := lexFilter(s, aliases)
 	if err != nil {
 		return nil, err
 	}
-	p := &filterParser{toks: toks, known: known}
+	p := &filterParser{toks: toks, known: known, end: len(s)}
 	n, err := p.or()
 	if err != nil {
 		return nil, err
 	}
 	if p.pos != len(p.toks) {
-		return nil, fmt.Errorf("syntax error in $filter near token %d", p.pos)
+		return nil, p.fail("unexpected token")
 	}
 	return n, nil
+}
+
+// fail reports a syntax error at the current token (or the end of the text).
+func (p *filterParser) fail(reason string) error {
+	pos := p.end
+	if p.pos < len(p.toks) {
+		pos = p.toks[p.pos].pos
+	}
+	return &filterError{pos: pos, reason: reason}
 }
 
 func (p *filterParser) peekIdent(word string) bool {
@@ -187,7 +248,7 @@ func (p *filterParser) unary() (filterNode, error) {
 			return nil, err
 		}
 		if p.pos >= len(p.toks) || p.toks[p.pos].kind != "rp" {
-			return nil, fmt.Errorf("missing ')' in $filter")
+			return nil, p.fail("missing ')'")
 		}
 		p.pos++
 		return n, nil
@@ -210,7 +271,7 @@ func (o operand) value(g getter) any {
 
 func (p *filterParser) operand() (operand, error) {
 	if p.pos >= len(p.toks) {
-		return operand{}, fmt.Errorf("unexpected end of $filter")
+		return operand{}, p.fail("unexpected end")
 	}
 	t := p.toks[p.pos]
 	p.pos++
@@ -231,7 +292,8 @@ func (p *filterParser) operand() (operand, error) {
 		}
 		return operand{field: t.text}, nil
 	}
-	return operand{}, fmt.Errorf("syntax error in $filter")
+	p.pos--
+	return operand{}, p.fail("operand expected")
 }
 
 type unknownProp struct{ name string }
@@ -254,8 +316,7 @@ func (p *filterParser) comparison() (filterNode, error) {
 		switch fn {
 		case "contains", "startswith", "endswith":
 		default:
-			//lint:ignore ST1005 the text mirrors Dataverse's own error message
-			return nil, fmt.Errorf("The function '%s' is not supported by the simulator", p.toks[p.pos].text)
+			return nil, &unsupportedFunc{p.toks[p.pos].text}
 		}
 		p.pos += 2
 		l, err := p.operand()
@@ -263,7 +324,7 @@ func (p *filterParser) comparison() (filterNode, error) {
 			return nil, err
 		}
 		if p.pos >= len(p.toks) || p.toks[p.pos].kind != "comma" {
-			return nil, fmt.Errorf("expected ',' in %s()", fn)
+			return nil, p.fail("',' expected")
 		}
 		p.pos++
 		r, err := p.operand()
@@ -271,7 +332,7 @@ func (p *filterParser) comparison() (filterNode, error) {
 			return nil, err
 		}
 		if p.pos >= len(p.toks) || p.toks[p.pos].kind != "rp" {
-			return nil, fmt.Errorf("expected ')' in %s()", fn)
+			return nil, p.fail("')' expected")
 		}
 		p.pos++
 		return funcNode{fn, l, r}, nil
@@ -281,13 +342,13 @@ func (p *filterParser) comparison() (filterNode, error) {
 		return nil, err
 	}
 	if p.pos >= len(p.toks) || p.toks[p.pos].kind != "ident" {
-		return nil, fmt.Errorf("expected a comparison operator in $filter")
+		return nil, p.fail("operator expected")
 	}
 	op := strings.ToLower(p.toks[p.pos].text)
 	switch op {
 	case "eq", "ne", "gt", "ge", "lt", "le":
 	default:
-		return nil, fmt.Errorf("unknown operator '%s' in $filter", op)
+		return nil, p.fail("unknown operator")
 	}
 	p.pos++
 	r, err := p.operand()

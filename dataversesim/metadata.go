@@ -3,14 +3,26 @@ package dataversesim
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
-// Metadata endpoints (reference 3): EntityDefinitions with $select/$filter
-// (no paging, MetadataId always returned), Attributes with type casts
-// (LookupAttributeMetadata Targets, PicklistAttributeMetadata OptionSet,
-// FileAttributeMetadata MaxSizeInKB), and relationship definitions.
+// Metadata endpoints (reference 3; powerapps-docs, developer/data-platform/
+// webapi/query-metadata-web-api.md and query-schema-definitions.md):
+//
+//	EntityDefinitions[(key)]                      $select $filter $expand=Attributes(...),Keys,*Relationships
+//	EntityDefinitions(key)/Attributes[(key)][/Microsoft.Dynamics.CRM.<Type>AttributeMetadata[/OptionSet|/GlobalOptionSet]]
+//	EntityDefinitions(key)/Keys[(key)]            alternate keys (EntityKeyMetadata)
+//	EntityDefinitions(key)/ManyToOneRelationships, /OneToManyRelationships, /ManyToManyRelationships
+//	RelationshipDefinitions[(key)][/Microsoft.Dynamics.CRM.<Kind>RelationshipMetadata]
+//	GlobalOptionSetDefinitions[(key)][/Microsoft.Dynamics.CRM.OptionSetMetadata]
+//
+// A key is LogicalName='x' (SchemaName='x', Name='x') or a MetadataId.
+// MetadataId is always returned; there is no paging. Each request is
+// checked against the properties of the type it names: without a cast only
+// the base type's properties exist (Targets is on LookupAttributeMetadata,
+// Options on OptionSetMetadata), and a property the type lacks answers 400
+// "Could not find a property named ...". RetrieveMetadataChanges is in
+// metadatachanges.go.
 
 var castByType = map[AttrType]string{
 	TString: "StringAttributeMetadata", TMemo: "MemoAttributeMetadata", TInteger: "IntegerAttributeMetadata", TBigInt: "BigIntAttributeMetadata",
@@ -21,9 +33,16 @@ var castByType = map[AttrType]string{
 	TEntityName: "EntityNameAttributeMetadata",
 }
 
+// globalChoice marks a choice column as using the named global choice.
+func globalChoice(name string, a *AttrDef) *AttrDef { a.GlobalOptionSet = name; return a }
+
 func label(s string) map[string]any {
-	l := map[string]any{"Label": s, "LanguageCode": 1033}
+	l := map[string]any{"Label": s, "LanguageCode": 1033, "IsManaged": true, "MetadataId": metadataID("label", s), "HasChanged": nil}
 	return map[string]any{"LocalizedLabels": []any{l}, "UserLocalizedLabel": l}
+}
+
+func managed(v bool, name string) map[string]any {
+	return map[string]any{"Value": v, "CanBeChanged": false, "ManagedPropertyLogicalName": name}
 }
 
 func schemaName(n string) string {
@@ -39,11 +58,16 @@ func entityMeta(t *TableDef) map[string]any {
 		tt = tableStandard
 	}
 	return map[string]any{
-		"MetadataId": metadataID("entity", t.LogicalName), "LogicalName": t.LogicalName, "SchemaName": schemaName(t.LogicalName),
-		"EntitySetName": t.SetName, "LogicalCollectionName": t.SetName, "PrimaryIdAttribute": t.PrimaryID, "PrimaryNameAttribute": nilIfEmpty(t.PrimaryName),
+		"MetadataId": metadataID("entity", t.LogicalName), "HasChanged": nil, "LogicalName": t.LogicalName, "SchemaName": schemaName(t.LogicalName),
+		"EntitySetName": t.SetName, "LogicalCollectionName": t.SetName, "CollectionSchemaName": schemaName(t.SetName),
+		"PrimaryIdAttribute": t.PrimaryID, "PrimaryNameAttribute": nilIfEmpty(t.PrimaryName),
 		"ChangeTrackingEnabled": t.ChangeTracking, "IsIntersect": t.IsIntersect, "IsValidForAdvancedFind": !t.IsIntersect && !t.RefuseRetrieveMultiple && !t.HiddenFromAdvancedFind,
-		"ObjectTypeCode": t.ObjectTypeCode, "OwnershipType": t.Ownership, "IsCustomEntity": t.IsCustom, "HasNotes": t.HasNotes, "TableType": tt,
-		"IsActivity": t.IsActivity, "DisplayName": label(t.LogicalName), "IsRetrieveMultipleAvailable": !t.RefuseRetrieveMultiple,
+		"ObjectTypeCode": t.ObjectTypeCode, "OwnershipType": t.Ownership, "IsCustomEntity": t.IsCustom, "IsManaged": !t.IsCustom,
+		"HasNotes": t.HasNotes, "HasActivities": t.HasNotes && !t.IsActivity, "TableType": tt, "IsActivity": t.IsActivity,
+		"IsActivityParty": t.LogicalName == "account" || t.LogicalName == "contact" || t.LogicalName == "lead" || t.LogicalName == "systemuser",
+		"IsLogicalEntity": false, "IsPrivate": false, "IsArchivalEnabled": false, "IsRetentionEnabled": false,
+		"IsCustomizable": managed(true, "iscustomizable"), "CanChangeTrackingBeEnabled": managed(!t.IsIntersect, "canchangetrackingbeenabled"),
+		"DisplayName": label(t.LogicalName), "DisplayCollectionName": label(t.SetName),
 	}
 }
 
@@ -66,258 +90,537 @@ func attrTypeName(a *AttrDef) string {
 	return string(a.Type) + "Type"
 }
 
-func attrMeta(t *TableDef, a *AttrDef, expandOptions bool) map[string]any {
+// attrMeta is one column's metadata as its own type (the @odata.type cast).
+func (e *Env) attrMeta(t *TableDef, a *AttrDef, expandOptions bool) map[string]any {
 	at := a.Type
 	if at == TMultiPick || at == TFile || at == TImage {
 		at = "Virtual"
 	}
+	required := "None"
+	if a.IsPrimaryID || a.IsPrimary {
+		required = "SystemRequired"
+	}
 	m := map[string]any{
-		"@odata.type": "#Microsoft.Dynamics.CRM." + castByType[a.Type], "MetadataId": metadataID("attr", t.LogicalName, a.Name),
+		"@odata.type": "#Microsoft.Dynamics.CRM." + castByType[a.Type], "MetadataId": metadataID("attr", t.LogicalName, a.Name), "HasChanged": nil,
 		"LogicalName": a.Name, "SchemaName": schemaName(a.Name), "EntityLogicalName": t.LogicalName,
 		"AttributeType": string(at), "AttributeTypeName": map[string]any{"Value": attrTypeName(a)},
 		"IsValidForCreate": !a.ReadOnly && !a.IsPrimaryID || a.IsPrimaryID, "IsValidForUpdate": !a.ReadOnly && !a.CreateOnly && !a.IsPrimaryID,
 		"IsValidForRead": true, "AttributeOf": nilIfEmpty(a.AttributeOf), "IsPrimaryId": a.IsPrimaryID, "IsPrimaryName": a.IsPrimary,
-		"IsLogical": a.Logical, "IsCustomAttribute": strings.HasPrefix(a.Name, "cr1_"), "DisplayName": label(a.Name),
+		"IsLogical": a.Logical, "IsCustomAttribute": strings.HasPrefix(a.Name, "cr1_"),
+		"DisplayName": label(a.Name), "SourceType": a.SourceType, "AutoNumberFormat": nilIfEmpty(a.AutoNumber),
+		"RequiredLevel":         map[string]any{"Value": required, "CanBeChanged": !a.IsPrimaryID, "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings"},
+		"IsValidODataAttribute": true, "IsRetrievable": true, "IsFilterable": true, "IsSearchable": true,
+		"IsCustomizable": managed(true, "iscustomizable"), "IsManaged": !strings.HasPrefix(a.Name, "cr1_"),
 	}
-	if a.IsLookup() {
+	switch {
+	case a.IsLookup():
 		m["Targets"] = a.Targets
-	}
-	if a.Type == TFile || a.Type == TImage {
+		m["Format"] = "None"
+	case a.Type == TFile || a.Type == TImage:
 		m["MaxSizeInKB"] = a.MaxSizeKB
-	}
-	if len(a.Options) > 0 && expandOptions {
-		var opts []any
-		for _, o := range a.Options {
-			om := map[string]any{"Value": o.Value, "Label": label(o.Label)}
-			if a.Type == TStatus {
-				om["State"] = o.State
+	case a.Type == TString || a.Type == TMemo:
+		m["MaxLength"] = maxLength(a)
+		m["Format"] = nilIfEmpty(a.Format)
+		if a.Type == TString {
+			f := a.Format
+			if f == "" {
+				f = "Text"
 			}
-			opts = append(opts, om)
+			m["FormatName"] = map[string]any{"Value": f}
 		}
-		m["OptionSet"] = map[string]any{"MetadataId": metadataID("optionset", t.LogicalName, a.Name), "Name": t.LogicalName + "_" + a.Name, "IsGlobal": false, "Options": opts}
-		m["GlobalOptionSet"] = nil
+	case a.Type == TDateTime:
+		b := a.DateTimeBehavior
+		if b == "" {
+			b = "UserLocal"
+		}
+		f := a.Format
+		if f == "" {
+			f = "DateAndTime"
+		}
+		m["DateTimeBehavior"] = map[string]any{"Value": b}
+		m["Format"] = f
+	}
+	if len(a.Options) > 0 || a.Type == TBoolean {
+		m["DefaultFormValue"] = nil
+		if expandOptions {
+			m["OptionSet"] = e.optionSetMeta(t, a)
+			if a.GlobalOptionSet != "" {
+				m["GlobalOptionSet"] = m["OptionSet"]
+			} else {
+				m["GlobalOptionSet"] = nil
+			}
+		}
 	}
 	return m
 }
 
-func project(m map[string]any, sel string) map[string]any {
-	if sel == "" {
-		return m
+func maxLength(a *AttrDef) int {
+	if a.MaxLength > 0 {
+		return a.MaxLength
 	}
-	out := map[string]any{"MetadataId": m["MetadataId"]}
-	if t, ok := m["@odata.type"]; ok {
-		out["@odata.type"] = t
+	if a.Type == TMemo {
+		return 2000
 	}
-	for _, k := range strings.Split(sel, ",") {
-		k = strings.TrimSpace(k)
-		if v, ok := m[k]; ok {
-			out[k] = v
+	return 100
+}
+
+// optionSetMeta is the OptionSet of a choice column: its global choice when
+// it uses one, else its local one.
+func (e *Env) optionSetMeta(t *TableDef, a *AttrDef) map[string]any {
+	name, id, global := t.LogicalName+"_"+a.Name, metadataID("optionset", t.LogicalName, a.Name), false
+	if a.GlobalOptionSet != "" {
+		name, id, global = a.GlobalOptionSet, metadataID("globaloptionset", a.GlobalOptionSet), true
+	}
+	typ := "Picklist"
+	switch a.Type {
+	case TState:
+		typ = "State"
+	case TStatus:
+		typ = "Status"
+	case TBoolean:
+		typ = "Boolean"
+	}
+	if a.Type == TBoolean {
+		return map[string]any{"@odata.type": "#Microsoft.Dynamics.CRM.BooleanOptionSetMetadata", "MetadataId": id, "HasChanged": nil, "Name": name,
+			"IsGlobal": false, "OptionSetType": typ, "IsCustomOptionSet": false, "DisplayName": label(a.Name),
+			"TrueOption": map[string]any{"Value": 1, "Label": label("Yes")}, "FalseOption": map[string]any{"Value": 0, "Label": label("No")}}
+	}
+	var opts []any
+	for _, o := range a.Options {
+		om := map[string]any{"Value": o.Value, "Label": label(o.Label), "Color": nil, "IsManaged": true, "MetadataId": nil, "HasChanged": nil}
+		if a.Type == TStatus {
+			om["State"] = o.State
 		}
+		opts = append(opts, om)
 	}
-	for _, k := range []string{"OptionSet", "GlobalOptionSet"} {
-		if v, ok := m[k]; ok {
-			out[k] = v
+	return map[string]any{"@odata.type": "#Microsoft.Dynamics.CRM.OptionSetMetadata", "MetadataId": id, "HasChanged": nil, "Name": name,
+		"IsGlobal": global, "OptionSetType": typ, "IsCustomOptionSet": strings.HasPrefix(name, "cr1_"), "DisplayName": label(name), "Options": opts}
+}
+
+// globalOptionSets lists the global choices the schema's columns use.
+func (e *Env) globalOptionSets() []map[string]any {
+	var out []map[string]any
+	seen := map[string]bool{}
+	for _, t := range e.sch().tables {
+		for _, a := range t.Attrs {
+			if a.GlobalOptionSet != "" && !seen[a.GlobalOptionSet] {
+				seen[a.GlobalOptionSet] = true
+				out = append(out, e.optionSetMeta(t, a))
+			}
 		}
 	}
 	return out
 }
 
-func filterMaps(list []map[string]any, f string) ([]map[string]any, *dvError) {
-	if f == "" {
-		return list, nil
-	}
-	node, err := parseFilter(f, func(string) bool { return true })
-	if err != nil {
-		return nil, errf(400, codeBadRequest, "Invalid $filter: %v", err)
-	}
+// keyMeta lists a table's alternate keys (EntityKeyMetadata).
+func keyMeta(t *TableDef) []map[string]any {
 	var out []map[string]any
-	for _, m := range list {
-		mm := m
-		if node.eval(func(n string) (any, bool) {
-			v, ok := mm[n]
-			if x, isInt := v.(int); isInt {
-				return float64(x), ok
-			}
-			return v, ok
-		}) {
-			out = append(out, m)
-		}
+	for col := range alternateKeys[t.LogicalName] {
+		name := t.LogicalName + "_" + col + "_key"
+		out = append(out, map[string]any{"MetadataId": metadataID("key", t.LogicalName, col), "HasChanged": nil, "LogicalName": name,
+			"SchemaName": schemaName(name), "DisplayName": label(col), "EntityLogicalName": t.LogicalName, "KeyAttributes": []string{col},
+			"EntityKeyIndexStatus": "Active", "AsyncJob": nil, "IsManaged": false, "IsCustomizable": managed(true, "iscustomizable"),
+			"IsSecondaryKey": false, "IsExportKey": false, "IsSynchronous": false})
 	}
-	return out, nil
+	return out
 }
 
+// relationshipKinds maps EntityMetadata's relationship navigation
+// properties to their metadata type.
+var relationshipKinds = map[string]string{
+	"ManyToManyRelationships": "ManyToManyRelationshipMetadata",
+	"ManyToOneRelationships":  "OneToManyRelationshipMetadata",
+	"OneToManyRelationships":  "OneToManyRelationshipMetadata",
+}
+
+func (e *Env) manyToMany(r *N2N) map[string]any {
+	return map[string]any{"@odata.type": "#Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata", "MetadataId": metadataID("rel", r.SchemaName),
+		"HasChanged": nil, "SchemaName": r.SchemaName, "IntersectEntityName": r.IntersectEntity,
+		"Entity1LogicalName": r.Entity1, "Entity2LogicalName": r.Entity2, "Entity1IntersectAttribute": r.Entity1Attr, "Entity2IntersectAttribute": r.Entity2Attr,
+		"Entity1NavigationPropertyName": r.Entity1Nav, "Entity2NavigationPropertyName": r.Entity2Nav, "RelationshipType": "ManyToManyRelationship",
+		"IsCustomRelationship": strings.HasPrefix(r.SchemaName, "cr1_"), "IsManaged": !strings.HasPrefix(r.SchemaName, "cr1_"), "SecurityTypes": "Append"}
+}
+
+func oneToMany(r *Rel1N) map[string]any {
+	m := map[string]any{"@odata.type": "#Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata", "MetadataId": metadataID("rel", r.SchemaName),
+		"HasChanged": nil, "SchemaName": r.SchemaName, "ReferencingEntity": r.ReferencingEntity, "ReferencingAttribute": r.ReferencingAttribute,
+		"ReferencedEntity": r.ReferencedEntity, "ReferencedAttribute": r.ReferencedAttribute, "ReferencingEntityNavigationPropertyName": r.ReferencingNav,
+		"ReferencedEntityNavigationPropertyName": r.ReferencedNav, "RelationshipType": "OneToManyRelationship",
+		"IsCustomRelationship": strings.HasPrefix(r.ReferencingEntity, "cr1_"), "IsManaged": !strings.HasPrefix(r.ReferencingEntity, "cr1_"),
+		"SecurityTypes": "Append", "IsHierarchical": r.ReferencedEntity == r.ReferencingEntity, "CascadeConfiguration": nil}
+	if c := r.Cascade; c != (Cascade{}) {
+		m["CascadeConfiguration"] = map[string]any{"Assign": c.Assign, "Delete": c.Delete, "Merge": c.Merge, "Reparent": c.Reparent, "Share": c.Share, "Unshare": c.Unshare}
+	}
+	return m
+}
+
+// oneToManyRels is every one-to-many relationship: those the schema states
+// (with their cascade configuration) and one per lookup target it does not.
+func (e *Env) oneToManyRels() []*Rel1N {
+	sch := e.sch()
+	out := append([]*Rel1N(nil), sch.rels...)
+	stated := map[string]bool{}
+	for _, r := range sch.rels {
+		stated[r.ReferencingEntity+"/"+r.ReferencingAttribute+"/"+r.ReferencedEntity] = true
+	}
+	for _, src := range sch.tables {
+		for _, a := range src.Attrs {
+			if !a.IsLookup() {
+				continue
+			}
+			for _, tg := range a.Targets {
+				ref := sch.byName[tg]
+				if ref == nil || stated[src.LogicalName+"/"+a.Name+"/"+tg] {
+					continue
+				}
+				sn := tg + "_" + src.LogicalName + "_" + a.Name
+				out = append(out, &Rel1N{SchemaName: sn, ReferencedEntity: tg, ReferencedAttribute: ref.PrimaryID,
+					ReferencingEntity: src.LogicalName, ReferencingAttribute: a.Name, ReferencedNav: sn, ReferencingNav: a.nav[tg]})
+			}
+		}
+	}
+	return out
+}
+
+// relationships lists one kind of relationship of a table.
 func (e *Env) relationships(t *TableDef, kind string) []map[string]any {
 	var out []map[string]any
 	switch kind {
 	case "ManyToManyRelationships":
-		for _, r := range e.s.schema.n2n {
+		for _, r := range e.sch().n2n {
 			if r.Entity1 == t.LogicalName || r.Entity2 == t.LogicalName {
-				out = append(out, map[string]any{"MetadataId": metadataID("rel", r.SchemaName), "SchemaName": r.SchemaName, "IntersectEntityName": r.IntersectEntity,
-					"Entity1LogicalName": r.Entity1, "Entity2LogicalName": r.Entity2, "Entity1IntersectAttribute": r.Entity1Attr, "Entity2IntersectAttribute": r.Entity2Attr,
-					"Entity1NavigationPropertyName": r.Entity1Nav, "Entity2NavigationPropertyName": r.Entity2Nav, "RelationshipType": "ManyToManyRelationship", "IsCustomRelationship": strings.HasPrefix(r.SchemaName, "cr1_")})
+				out = append(out, e.manyToMany(r))
 			}
 		}
 	case "ManyToOneRelationships", "OneToManyRelationships":
-		for _, src := range e.s.schema.tables {
-			for _, a := range src.Attrs {
-				if !a.IsLookup() {
-					continue
-				}
-				for _, tg := range a.Targets {
-					if kind == "ManyToOneRelationships" && src != t || kind == "OneToManyRelationships" && tg != t.LogicalName {
-						continue
-					}
-					sn := tg + "_" + src.LogicalName + "_" + a.Name
-					ref := e.s.schema.byName[tg]
-					out = append(out, map[string]any{"MetadataId": metadataID("rel", sn), "SchemaName": sn, "ReferencingEntity": src.LogicalName, "ReferencingAttribute": a.Name,
-						"ReferencedEntity": tg, "ReferencedAttribute": ref.PrimaryID, "ReferencingEntityNavigationPropertyName": a.nav[tg],
-						"ReferencedEntityNavigationPropertyName": sn, "RelationshipType": "OneToManyRelationship", "IsCustomRelationship": strings.HasPrefix(src.LogicalName, "cr1_")})
-				}
+		for _, r := range e.oneToManyRels() {
+			if kind == "ManyToOneRelationships" && r.ReferencingEntity == t.LogicalName || kind == "OneToManyRelationships" && r.ReferencedEntity == t.LogicalName {
+				out = append(out, oneToMany(r))
 			}
 		}
 	}
 	return out
 }
 
+// metaKey parses a metadata key: LogicalName='x' (or SchemaName=, Name=)
+// gives the name, a GUID gives the MetadataId.
 func metaKey(def string) (string, bool) {
-	if strings.HasPrefix(def, "LogicalName=") {
-		return strings.Trim(strings.TrimPrefix(def, "LogicalName="), "'"), true
+	if k, v, ok := strings.Cut(def, "="); ok && !strings.ContainsAny(k, "'") {
+		return strings.Trim(v, "'"), true
 	}
 	return strings.ToLower(strings.Trim(def, "{}")), false
 }
 
+// cast returns the type named by a Microsoft.Dynamics.CRM.<Type> segment.
+func cast(s segment) (string, bool) {
+	return strings.CutPrefix(s.name, "Microsoft.Dynamics.CRM.")
+}
+
 func (e *Env) serveMetadata(rc *reqCtx, w http.ResponseWriter, r *http.Request, segs []segment) {
 	if r.Method != http.MethodGet {
-		writeDVError(w, errf(405, codeBadRequest, "The simulator's metadata is read-only."))
+		writeDVError(w, errf(405, codeBadRequest, "The HTTP method '%s' is not supported for %s.", r.Method, segs[0].name))
 		return
 	}
-	q := r.URL.Query()
+	mq, derr := parseMetaQuery(queryValues(r.URL.RawQuery))
+	if derr != nil {
+		writeDVError(w, derr)
+		return
+	}
 	ctx := rc.base + "$metadata#" + segs[0].name
-	if segs[0].name == "RelationshipDefinitions" {
-		var all []map[string]any
-		for _, t := range e.s.schema.tables {
-			all = append(all, e.relationships(t, "OneToManyRelationships")...)
-		}
-		for _, rel := range e.s.schema.n2n {
-			all = append(all, e.relationships(e.s.schema.byName[rel.Entity1], "ManyToManyRelationships")...)
-		}
-		writeMetaList(w, ctx, dedupe(all), q)
-		return
+	switch segs[0].name {
+	case "RelationshipDefinitions":
+		e.serveRelationshipDefinitions(w, ctx, segs, mq)
+	case "GlobalOptionSetDefinitions":
+		e.serveGlobalOptionSets(w, ctx, segs, mq)
+	default:
+		e.serveEntityDefinitions(w, ctx, segs, mq)
 	}
-	if !segs[0].has {
+}
+
+func (e *Env) serveEntityDefinitions(w http.ResponseWriter, ctx string, segs []segment, mq *metaQuery) {
+	first := segs[0]
+	if !first.has || len(segs) == 1 {
+		if derr := checkSelect(mq.sel, entityMetadataProps, "EntityMetadata"); derr != nil {
+			writeDVError(w, derr)
+			return
+		}
+		if derr := checkExpand(mq.expand, entityNavProps, "EntityMetadata"); derr != nil {
+			writeDVError(w, derr)
+			return
+		}
+	}
+	if !first.has {
 		var list []map[string]any
-		for _, t := range e.s.schema.tables {
+		for _, t := range e.sch().tables {
 			list = append(list, entityMeta(t))
 		}
-		writeMetaList(w, ctx, list, q)
+		list, derr := filterMetaList(list, mq.filter, entityMetadataProps, "EntityMetadata")
+		if derr != nil {
+			writeDVError(w, derr)
+			return
+		}
+		out := make([]map[string]any, 0, len(list))
+		for _, m := range list {
+			em, derr := e.expandEntity(e.sch().byName[m["LogicalName"].(string)], project(m, mq.sel), mq.expand)
+			if derr != nil {
+				writeDVError(w, derr)
+				return
+			}
+			out = append(out, em)
+		}
+		writeMetaJSON(w, map[string]any{"@odata.context": ctx + contextSuffix(mq.sel), "value": out})
 		return
 	}
-	k, byName := metaKey(segs[0].key)
-	var t *TableDef
-	for _, x := range e.s.schema.tables {
-		if byName && x.LogicalName == k || !byName && metadataID("entity", x.LogicalName) == k {
-			t = x
-		}
-	}
+	t := e.tableByMetaKey(first.key)
 	if t == nil {
-		writeDVError(w, errf(404, "0x80040217", "Could not find entity with name or id %s.", k))
+		k, _ := metaKey(first.key)
+		writeDVError(w, errf(404, codeNotFound, "Could not find entity with name or id %s.", k))
 		return
 	}
 	if len(segs) == 1 {
-		m := project(entityMeta(t), q.Get("$select"))
-		if strings.Contains(q.Get("$expand"), "Attributes") {
-			var attrs []any
-			for _, a := range t.Attrs {
-				attrs = append(attrs, attrMeta(t, a, false))
-			}
-			m["Attributes"] = attrs
+		m, derr := e.expandEntity(t, project(entityMeta(t), mq.sel), mq.expand)
+		if derr != nil {
+			writeDVError(w, derr)
+			return
 		}
+		m["@odata.context"] = ctx + contextSuffix(mq.sel) + "/$entity"
+		writeMetaJSON(w, m)
+		return
+	}
+	ctx += "(" + first.key + ")/" + segs[1].name
+	switch segs[1].name {
+	case "Attributes":
+		e.serveAttributes(w, ctx, t, segs[1:], mq)
+	case "Keys":
+		e.serveMetaCollection(w, ctx, segs[1], keyMeta(t), entityKeyProps, "EntityKeyMetadata", mq, "LogicalName")
+	case "ManyToManyRelationships", "ManyToOneRelationships", "OneToManyRelationships":
+		typ := relationshipKinds[segs[1].name]
+		e.serveMetaCollection(w, ctx, segs[1], e.relationships(t, segs[1].name), relationshipProps[typ], typ, mq, "SchemaName")
+	default:
+		writeDVError(w, noSegment(segs[1].name))
+	}
+}
+
+// tableByMetaKey finds a table by LogicalName='x' or MetadataId.
+func (e *Env) tableByMetaKey(key string) *TableDef {
+	k, byName := metaKey(key)
+	for _, x := range e.sch().tables {
+		if byName && x.LogicalName == k || !byName && metadataID("entity", x.LogicalName) == k {
+			return x
+		}
+	}
+	return nil
+}
+
+// expandEntity adds the expanded navigation properties to an entity's map.
+func (e *Env) expandEntity(t *TableDef, m map[string]any, expand map[string]*metaQuery) (map[string]any, *dvError) {
+	for nav, nq := range expand {
+		var list []map[string]any
+		var props map[string]bool
+		typ := ""
+		switch nav {
+		case "Attributes":
+			typ, props = "AttributeMetadata", attributeProps["AttributeMetadata"]
+			for _, a := range t.Attrs {
+				list = append(list, e.attrMeta(t, a, false))
+			}
+		case "Keys":
+			typ, props, list = "EntityKeyMetadata", entityKeyProps, keyMeta(t)
+		default:
+			typ = relationshipKinds[nav]
+			props, list = relationshipProps[typ], e.relationships(t, nav)
+		}
+		if derr := checkSelect(nq.sel, props, typ); derr != nil {
+			return nil, derr
+		}
+		if len(nq.expand) > 0 {
+			for n := range nq.expand {
+				return nil, noProperty(n, typ)
+			}
+		}
+		list, derr := filterMetaList(list, nq.filter, props, typ)
+		if derr != nil {
+			return nil, derr
+		}
+		out := make([]map[string]any, 0, len(list))
+		for _, x := range list {
+			out = append(out, project(x, nq.sel))
+		}
+		m[nav] = out
+	}
+	return m, nil
+}
+
+// serveAttributes answers .../Attributes[(key)][/cast[/OptionSet]].
+func (e *Env) serveAttributes(w http.ResponseWriter, ctx string, t *TableDef, segs []segment, mq *metaQuery) {
+	coll := segs[0]
+	typ, rest := "AttributeMetadata", segs[1:]
+	if len(rest) > 0 {
+		c, ok := cast(rest[0])
+		if !ok || attributeProps[c] == nil {
+			writeDVError(w, noSegment(rest[0].name))
+			return
+		}
+		typ, rest = c, rest[1:]
+	}
+	props := attributeProps[typ]
+	var list []map[string]any
+	for _, a := range t.Attrs {
+		if coll.has {
+			ak, _ := metaKey(coll.key)
+			if a.Name != ak && metadataID("attr", t.LogicalName, a.Name) != ak {
+				continue
+			}
+		}
+		if typ != "AttributeMetadata" && castByType[a.Type] != typ {
+			continue
+		}
+		_, expandOS := mq.expand["OptionSet"]
+		_, expandGOS := mq.expand["GlobalOptionSet"]
+		list = append(list, e.attrMeta(t, a, expandOS || expandGOS || len(rest) > 0))
+	}
+	if len(rest) > 0 {
+		// .../Attributes(key)/<cast>/OptionSet: the option set itself.
+		nav := rest[0].name
+		if !coll.has || len(list) != 1 || !attributeNavProps[nav] || !props[nav] {
+			writeDVError(w, noSegment(nav))
+			return
+		}
+		os, _ := list[0][nav].(map[string]any)
+		if os == nil {
+			writeDVError(w, errf(404, codeNotFound, "The attribute %s has no %s.", coll.key, nav))
+			return
+		}
+		osType := strings.TrimPrefix(os["@odata.type"].(string), "#Microsoft.Dynamics.CRM.")
+		if derr := checkSelect(mq.sel, optionSetProps[osType], osType); derr != nil {
+			writeDVError(w, derr)
+			return
+		}
+		m := project(os, mq.sel)
 		m["@odata.context"] = ctx + "/$entity"
 		writeMetaJSON(w, m)
 		return
 	}
-	switch segs[1].name {
-	case "Attributes":
-		cast := ""
-		if len(segs) > 2 {
-			cast = strings.TrimPrefix(segs[2].name, "Microsoft.Dynamics.CRM.")
-		}
-		expand := strings.Contains(q.Get("$expand"), "OptionSet")
-		var list []map[string]any
-		for _, a := range t.Attrs {
-			if segs[1].has {
-				ak, _ := metaKey(segs[1].key)
-				if a.Name != ak && metadataID("attr", t.LogicalName, a.Name) != ak {
-					continue
-				}
-			}
-			if cast != "" && castByType[a.Type] != cast {
-				continue
-			}
-			list = append(list, attrMeta(t, a, expand))
-		}
-		if segs[1].has {
-			if len(list) == 0 {
-				writeDVError(w, errf(404, "0x80040217", "Could not find attribute %s.", segs[1].key))
-				return
-			}
-			m := project(list[0], q.Get("$select"))
-			m["@odata.context"] = ctx + "/$entity"
-			writeMetaJSON(w, m)
+	if derr := checkSelect(mq.sel, props, typ); derr != nil {
+		writeDVError(w, derr)
+		return
+	}
+	for nav := range mq.expand {
+		if !attributeNavProps[nav] || !props[nav] {
+			writeDVError(w, noProperty(nav, typ))
 			return
 		}
-		writeMetaList(w, ctx, list, q)
-	case "ManyToManyRelationships", "ManyToOneRelationships", "OneToManyRelationships":
-		writeMetaList(w, ctx, e.relationships(t, segs[1].name), q)
-	default:
-		writeDVError(w, errf(400, codeBadRequest, "Resource not found for the segment '%s'.", segs[1].name))
 	}
-}
-
-func dedupe(list []map[string]any) []map[string]any {
-	seen := map[any]bool{}
-	var out []map[string]any
-	for _, m := range list {
-		if !seen[m["SchemaName"]] {
-			seen[m["SchemaName"]] = true
-			out = append(out, m)
+	if coll.has {
+		if len(list) == 0 {
+			writeDVError(w, errf(404, codeNotFound, "Could not find attribute %s on entity %s.", coll.key, t.LogicalName))
+			return
 		}
+		m := project(list[0], mq.sel)
+		m["@odata.context"] = ctx + "/$entity"
+		writeMetaJSON(w, m)
+		return
 	}
-	return out
-}
-
-func writeMetaList(w http.ResponseWriter, ctx string, list []map[string]any, q url.Values) {
-	list, derr := filterMaps(list, q.Get("$filter"))
+	list, derr := filterMetaList(list, mq.filter, props, typ)
 	if derr != nil {
 		writeDVError(w, derr)
 		return
 	}
 	out := make([]map[string]any, 0, len(list))
 	for _, m := range list {
-		out = append(out, project(m, q.Get("$select")))
+		out = append(out, project(m, mq.sel))
 	}
-	writeMetaJSON(w, map[string]any{"@odata.context": ctx, "value": out})
+	writeMetaJSON(w, map[string]any{"@odata.context": ctx + contextSuffix(mq.sel), "value": out})
+}
+
+// serveMetaCollection answers a collection of metadata items of one type,
+// or one of them when the segment has a key (matched on keyProp or
+// MetadataId).
+func (e *Env) serveMetaCollection(w http.ResponseWriter, ctx string, seg segment, list []map[string]any, props map[string]bool, typ string, mq *metaQuery, keyProp string) {
+	if derr := checkSelect(mq.sel, props, typ); derr != nil {
+		writeDVError(w, derr)
+		return
+	}
+	if len(mq.expand) > 0 {
+		for n := range mq.expand {
+			writeDVError(w, noProperty(n, typ))
+			return
+		}
+	}
+	if seg.has {
+		k, _ := metaKey(seg.key)
+		for _, m := range list {
+			if m[keyProp] == k || m["MetadataId"] == k {
+				out := project(m, mq.sel)
+				out["@odata.context"] = ctx + "/$entity"
+				writeMetaJSON(w, out)
+				return
+			}
+		}
+		writeDVError(w, errf(404, codeNotFound, "Could not find %s %s.", typ, k))
+		return
+	}
+	list, derr := filterMetaList(list, mq.filter, props, typ)
+	if derr != nil {
+		writeDVError(w, derr)
+		return
+	}
+	out := make([]map[string]any, 0, len(list))
+	for _, m := range list {
+		out = append(out, project(m, mq.sel))
+	}
+	writeMetaJSON(w, map[string]any{"@odata.context": ctx + contextSuffix(mq.sel), "value": out})
+}
+
+func (e *Env) serveRelationshipDefinitions(w http.ResponseWriter, ctx string, segs []segment, mq *metaQuery) {
+	var all []map[string]any
+	for _, r := range e.oneToManyRels() {
+		all = append(all, oneToMany(r))
+	}
+	for _, r := range e.sch().n2n {
+		all = append(all, e.manyToMany(r))
+	}
+	typ := "RelationshipMetadataBase"
+	if len(segs) > 1 {
+		c, ok := cast(segs[1])
+		if !ok || relationshipProps[c] == nil || c == typ || len(segs) > 2 {
+			writeDVError(w, noSegment(segs[1].name))
+			return
+		}
+		typ = c
+		var kept []map[string]any
+		for _, m := range all {
+			if m["@odata.type"] == "#Microsoft.Dynamics.CRM."+c {
+				kept = append(kept, m)
+			}
+		}
+		all = kept
+	}
+	e.serveMetaCollection(w, ctx, segs[0], all, relationshipProps[typ], typ, mq, "SchemaName")
+}
+
+func (e *Env) serveGlobalOptionSets(w http.ResponseWriter, ctx string, segs []segment, mq *metaQuery) {
+	all := e.globalOptionSets()
+	typ := "OptionSetMetadataBase"
+	if len(segs) > 1 {
+		c, ok := cast(segs[1])
+		if !ok || optionSetProps[c] == nil || c == typ || len(segs) > 2 {
+			writeDVError(w, noSegment(segs[1].name))
+			return
+		}
+		typ = c
+		var kept []map[string]any
+		for _, m := range all {
+			if m["@odata.type"] == "#Microsoft.Dynamics.CRM."+c {
+				kept = append(kept, m)
+			}
+		}
+		all = kept
+	}
+	e.serveMetaCollection(w, ctx, segs[0], all, optionSetProps[typ], typ, mq, "Name")
 }
 
 func writeMetaJSON(w http.ResponseWriter, v any) {
 	b, _ := json.Marshal(v)
 	writeBody(w, 200, b)
-}
-
-// serveCSDL answers $metadata with the entity container (entity sets and
-// their keys), enough for clients that read entity set names from it.
-func (e *Env) serveCSDL(rc *reqCtx, w http.ResponseWriter) {
-	var sb strings.Builder
-	sb.WriteString(`<?xml version="1.0" encoding="utf-8"?><edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices><Schema Namespace="Microsoft.Dynamics.CRM" Alias="mscrm" xmlns="http://docs.oasis-open.org/odata/ns/edm">`)
-	for _, t := range e.s.schema.tables {
-		sb.WriteString(`<EntityType Name="` + t.LogicalName + `"><Key><PropertyRef Name="` + t.PrimaryID + `"/></Key></EntityType>`)
-	}
-	sb.WriteString(`<EntityContainer Name="System">`)
-	for _, t := range e.s.schema.tables {
-		sb.WriteString(`<EntitySet Name="` + t.SetName + `" EntityType="Microsoft.Dynamics.CRM.` + t.LogicalName + `"/>`)
-	}
-	sb.WriteString(`</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`)
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(200)
-	w.Write([]byte(sb.String()))
 }

@@ -205,7 +205,7 @@ func loadTableDocs(fsys fs.FS) ([]*tableDoc, error) {
 func tableFromDoc(d *tableDoc) (*TableDef, error) {
 	t := &TableDef{LogicalName: d.LogicalName, SetName: d.EntitySetName, PrimaryID: d.PrimaryID, PrimaryName: d.PrimaryName,
 		ObjectTypeCode: d.ObjectTypeCode, IsActivity: d.IsActivity, IsIntersect: d.IsIntersect, Ownership: d.OwnershipType,
-		Source: d.Source}
+		Source: d.Source, Messages: d.Messages}
 	if t.Ownership == "" {
 		t.Ownership = "None"
 	}

@@ -68,9 +68,15 @@ func parsePrefs(h http.Header) prefs {
 	return p
 }
 
-// selectColumns resolves $select (nil = all columns). Lookups may be named
-// _x_value or x. The primary key is always returned; money columns bring
-// _transactioncurrencyid_value.
+// selectColumns resolves $select (nil = all columns). Lookups are
+// selected as _x_value; the primary key is always returned and money
+// columns bring _transactioncurrencyid_value. A single-valued navigation
+// property (ownerid, parentaccountid, customerid_account...) is not a
+// column: "you can't use $select" on it (powerapps-docs, developer/
+// data-platform/webapi/query/select-columns.md, "Lookup property data"), and
+// Dataverse then answers the whole record (reference 11), so that is what
+// comes back: nothing in it is named after the navigation property. Any
+// other unknown name answers 400 "Could not find a property named ...".
 func selectColumns(def *TableDef, sel string) ([]*AttrDef, *dvError) {
 	if sel == "" {
 		return nil, nil
@@ -84,21 +90,32 @@ func selectColumns(def *TableDef, sel string) ([]*AttrDef, *dvError) {
 		}
 	}
 	add(def.Attr(def.PrimaryID))
+	whole := false
 	for _, n := range strings.Split(sel, ",") {
 		n = strings.TrimSpace(n)
+		if _, isNav := def.navIdx[n]; isNav {
+			whole = true
+			continue
+		}
 		a := def.Attr(n)
+		if a != nil && a.IsLookup() {
+			a = nil // a lookup's property is _x_value
+		}
 		if a == nil && strings.HasPrefix(n, "_") && strings.HasSuffix(n, "_value") {
 			if la := def.Attr(strings.TrimSuffix(strings.TrimPrefix(n, "_"), "_value")); la != nil && la.IsLookup() {
 				a = la
 			}
 		}
 		if a == nil {
-			return nil, errf(400, codeBadRequest, "Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", n, def.LogicalName)
+			return nil, noProperty(n, def.LogicalName)
 		}
 		add(a)
 		if a.Type == TMoney {
 			add(def.Attr("transactioncurrencyid"))
 		}
+	}
+	if whole {
+		return nil, nil
 	}
 	return cols, nil
 }
@@ -262,4 +279,59 @@ func (rc *reqCtx) contextURL(set string, cols []*AttrDef, suffix string) string 
 		s += "(" + strings.Join(names, ",") + ")"
 	}
 	return s + suffix
+}
+
+// The system query options a request may carry (reference 1). Dataverse
+// refuses $skip, $search and $format; any other option the simulator does
+// not implement is refused too rather than ignored, so a client never gets
+// rows it did not ask for. Custom options without '$' (for example the
+// tag=... of bulk-operations.md) are ignored as OData says, except the
+// predefined-query ones, which would change the rows returned.
+var (
+	collectionOptions = map[string]bool{"$select": true, "$filter": true, "$orderby": true, "$top": true, "$count": true,
+		"$expand": true, "$skiptoken": true, "$deltatoken": true, "$apply": true, "fetchXml": true}
+	entityOptions = map[string]bool{"$select": true, "$expand": true}
+)
+
+func checkQueryOptions(q url.Values, allowed map[string]bool) *dvError {
+	for k := range q {
+		if allowed[k] || strings.HasPrefix(k, "@") {
+			continue
+		}
+		if strings.HasPrefix(k, "$") || k == "savedQuery" || k == "userQuery" {
+			return unsupportedQueryOption(k)
+		}
+	}
+	return nil
+}
+
+// aliasesOf resolves parameter aliases (@p1) from the query string.
+func aliasesOf(q url.Values) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := q[name]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+}
+
+// queryValues parses a raw query string on '&' only. url.ParseQuery drops
+// any pair holding a ';', and OData uses ';' between the options nested in
+// $expand (Attributes($select=LogicalName;$filter=...)).
+func queryValues(raw string) url.Values {
+	q := url.Values{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		uk, err1 := url.QueryUnescape(k)
+		uv, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			uk, uv = k, v
+		}
+		q[uk] = append(q[uk], uv)
+	}
+	return q
 }

@@ -87,8 +87,9 @@ func TestSelectFilterAnnotations(t *testing.T) {
 	if len(r.values()) != 1 || r.values()[0].(map[string]any)["accountid"] != ids[7] {
 		t.Fatalf("modifiedon filter: %s", r.raw)
 	}
+	// Code and wording of web-api-client-errors.md (SupportArticles-docs).
 	r = call(t, e, "GET", "accounts?$filter=nosuchcolumn eq 1", nil)
-	if r.status != 400 || r.errCode() != codeBadRequest {
+	if r.status != 400 || r.errCode() != "0x0" || r.errMsg() != "Could not find a property named 'nosuchcolumn' on type 'Microsoft.Dynamics.CRM.account'." {
 		t.Fatalf("unknown column: %d %s", r.status, r.raw)
 	}
 	r = call(t, e, "GET", "accounts?$skip=10", nil)

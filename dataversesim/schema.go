@@ -63,6 +63,10 @@ type AttrDef struct {
 	// nav maps a lookup target to the single-valued navigation property used by @odata.bind.
 	nav map[string]string
 	idx int
+
+	// GlobalOptionSet names the global choice (GlobalOptionSetDefinitions)
+	// a Picklist/MultiSelectPicklist column uses; "" for a local choice.
+	GlobalOptionSet string
 }
 
 // IsLookup reports whether the column is a lookup of any kind.
@@ -102,6 +106,11 @@ type TableDef struct {
 	Attrs                                        []*AttrDef
 	attrIdx                                      map[string]*AttrDef
 	navIdx                                       map[string]navTarget // single-valued navigation property -> lookup + target
+
+	// Messages are the SDK messages the reference page lists for the table
+	// (Create, Update, CreateMultiple, ...); nil when not stated, in which
+	// case bulk.go decides from the table's kind.
+	Messages []string
 }
 
 type navTarget struct {
@@ -277,7 +286,7 @@ func newSchema() *schema {
 			pick("accountcategorycode", "Preferred Customer", "Standard"), pick("customertypecode", "Competitor", "Consultant", "Customer", "Investor", "Partner"),
 			money("revenue"), ro(money("revenue_base")), money("creditlimit"), lookup("transactioncurrencyid", "transactioncurrency"), dec("exchangerate"), integer("numberofemployees"),
 			boolean("creditonhold"), boolean("donotemail"), date("lastusedincampaign"), lookup("parentaccountid", "account"), lookup("primarycontactid", "contact"),
-			multi("cr1_regions", "North", "South", "East", "West", "Central")},
+			globalChoice("cr1_region", multi("cr1_regions", "North", "South", "East", "West", "Central"))},
 			stateStatus(activeInactive, []Option{{1, "Active", 0}, {2, "Inactive", 1}}), audit(true))})
 	s.add(&TableDef{LogicalName: "contact", SetName: "contacts", PrimaryID: "contactid", PrimaryName: "fullname", ObjectTypeCode: 2, Ownership: "UserOwned", ChangeTracking: true, HasNotes: true, StateName: "ContactState",
 		Attrs: cat([]*AttrDef{pk("contactid"), primary("fullname"), str("firstname"), str("lastname"), str("emailaddress1"), str("telephone1"), str("jobtitle"), {Name: "birthdate", Type: TDateTime, DateTimeBehavior: "DateOnly", Format: "DateOnly"},

@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// Routing of /api/data/v9.2/... (issue 3 item 2). Everything here runs
-// under the environment lock taken by dispatch.
+// Routing of /api/data/v9.x/... (issue 3 item 2; v9.0, v9.1 and v9.2 are
+// served alike, see apiVersions). Everything here runs under the
+// environment lock taken by dispatch.
 
 var reSegKey = regexp.MustCompile(`^([A-Za-z0-9_$.]+)(?:\((.*)\))?$`)
 
@@ -38,7 +39,16 @@ func splitPath(p string) []segment {
 
 func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("OData-Version", "4.0")
-	rest := strings.TrimPrefix(r.URL.Path, "/api/data/v9.2")
+	rest := apiRest(r.URL.Path)
+	if strings.HasPrefix(rest, "/RetrieveMetadataChanges") {
+		// Parsed from the raw path: an inline ClientVersionStamp holds '/'.
+		if r.Method != http.MethodGet {
+			writeDVError(w, noResource(rc))
+			return
+		}
+		e.retrieveMetadataChanges(rc, w, r)
+		return
+	}
 	segs := splitPath(rest)
 	if len(segs) == 0 {
 		e.serviceDocument(rc, w)
@@ -51,24 +61,29 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		return
 	case "$batch":
 		if r.Method != http.MethodPost {
-			writeDVError(w, errf(405, codeBadRequest, "The HTTP method '%s' is not allowed for $batch.", r.Method))
+			writeDVError(w, noResource(rc))
 			return
 		}
 		e.serveBatch(rc, w, r)
 		return
 	case "WhoAmI":
+		// A function: GET only (web-api-client-errors.md shows POST answered 404).
+		if r.Method != http.MethodGet {
+			writeDVError(w, noResource(rc))
+			return
+		}
 		e.whoAmI(rc, w)
 		return
 	case "InitializeFileBlocksUpload", "UploadBlock", "CommitFileBlocksUpload":
 		e.serveFileBlocks(rc, w, r, first.name)
 		return
-	case "EntityDefinitions", "RelationshipDefinitions":
+	case "EntityDefinitions", "RelationshipDefinitions", "GlobalOptionSetDefinitions":
 		e.serveMetadata(rc, w, r, segs)
 		return
 	}
 	td := e.tableBySet(first.name)
 	if td == nil {
-		writeDVError(w, errf(404, codeBadRequest, "Resource not found for the segment '%s'.", first.name))
+		writeDVError(w, noSegment(first.name))
 		return
 	}
 	if !rc.isAdmin {
@@ -79,7 +94,7 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		writeDVError(w, errf(403, codeNoPrivilege, "Principal user (Id=%s, type=8, roleCount=0, privilegeCount=0, accessMode=4, MetadataCachePrivilegesCount=0, BusinessUnitId=%s), is missing prv%s%s privilege on OTC=%d for entity '%s'.", rc.user, e.rootBU(), priv, td.def.LogicalName, td.def.ObjectTypeCode, td.def.LogicalName))
 		return
 	}
-	q := r.URL.Query()
+	q := queryValues(r.URL.RawQuery)
 	if len(segs) == 1 && !first.has {
 		switch r.Method {
 		case http.MethodGet:
@@ -89,6 +104,11 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		default:
 			writeDVError(w, errf(405, codeBadRequest, "The HTTP method '%s' is not allowed on an entity set.", r.Method))
 		}
+		return
+	}
+	if len(segs) == 2 && !first.has && strings.HasPrefix(segs[1].name, "Microsoft.Dynamics.CRM.") {
+		// An action bound to the entity set (reference 12: the bulk messages).
+		e.serveBoundCollectionAction(rc, w, r, td, strings.TrimPrefix(segs[1].name, "Microsoft.Dynamics.CRM."))
 		return
 	}
 	id, derr := e.resolveKey(td, first.key)
@@ -110,7 +130,7 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	second := segs[1]
-	if rel := e.s.schema.n2nNavs[td.def.LogicalName][second.name]; rel != nil {
+	if rel := e.sch().n2nNavs[td.def.LogicalName][second.name]; rel != nil {
 		e.serveN2N(rc, w, r, td, id, rel, segs[1:])
 		return
 	}
@@ -118,11 +138,11 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		e.serveColumn(rc, w, r, td, id, a, segs[2:])
 		return
 	}
-	writeDVError(w, errf(400, codeBadRequest, "Resource not found for the segment '%s'.", second.name))
+	writeDVError(w, noSegment(second.name))
 }
 
 func (e *Env) tableBySet(set string) *tableData {
-	def := e.s.schema.bySet[set]
+	def := e.sch().bySet[set]
 	if def == nil {
 		return nil
 	}
@@ -170,7 +190,7 @@ func (e *Env) serviceDocument(rc *reqCtx, w http.ResponseWriter) {
 	b := []byte(`{"@odata.context":`)
 	b = appendJSONString(b, rc.base+"$metadata")
 	b = append(b, `,"value":[`...)
-	for i, t := range e.s.schema.tables {
+	for i, t := range e.sch().tables {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -224,14 +244,16 @@ func (e *Env) list(rc *reqCtx, w http.ResponseWriter, td *tableData, q url.Value
 		e.delta(rc, w, td, q, p)
 		return
 	}
-	for _, bad := range []string{"$skip", "$search", "$format"} {
-		if q.Has(bad) {
-			writeDVError(w, errf(400, codeBadRequest, "The query parameter %s is not supported", bad))
-			return
-		}
+	if derr := checkQueryOptions(q, collectionOptions); derr != nil {
+		writeDVError(w, derr)
+		return
 	}
-	if q.Has("$expand") {
-		writeDVError(w, errf(400, codeBadRequest, "$expand is not supported by the simulator."))
+	if q.Has("fetchXml") {
+		e.fetchXML(rc, w, td, q, p)
+		return
+	}
+	if q.Has("$apply") {
+		e.aggregate(rc, w, td, q, p)
 		return
 	}
 	if p.trackChanges {
@@ -246,6 +268,10 @@ func (e *Env) list(rc *reqCtx, w http.ResponseWriter, td *tableData, q url.Value
 			}
 		}
 	}
+	if q.Has("$expand") {
+		writeDVError(w, unsupportedQueryOption("$expand"))
+		return
+	}
 	cols, derr := selectColumns(def, q.Get("$select"))
 	if derr != nil {
 		writeDVError(w, derr)
@@ -254,12 +280,8 @@ func (e *Env) list(rc *reqCtx, w http.ResponseWriter, td *tableData, q url.Value
 	var filter filterNode
 	if f := q.Get("$filter"); f != "" {
 		var err error
-		if filter, err = parseFilter(f, knownProp(def)); err != nil {
-			if up, ok := err.(*unknownProp); ok {
-				writeDVError(w, errf(400, codeBadRequest, "Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", up.name, def.LogicalName))
-			} else {
-				writeDVError(w, errf(400, codeBadRequest, "Invalid $filter: %v", err))
-			}
+		if filter, err = parseFilterWith(f, knownProp(def), aliasesOf(q)); err != nil {
+			writeDVError(w, filterDVError(err, f, def.LogicalName))
 			return
 		}
 	}
@@ -405,7 +427,7 @@ func sortRecords(def *TableDef, recs []*Record, orderby string) *dvError {
 			continue
 		}
 		if _, ok := propGetter(def, &Record{Vals: make([]any, len(def.Attrs))})(f[0]); !ok {
-			return errf(400, codeBadRequest, "Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", f[0], def.LogicalName)
+			return noProperty(f[0], def.LogicalName)
 		}
 		keys = append(keys, key{f[0], len(f) > 1 && strings.EqualFold(f[1], "desc")})
 	}
@@ -436,6 +458,14 @@ func notFound(def *TableDef, id string) *dvError {
 }
 
 func (e *Env) getOne(rc *reqCtx, w http.ResponseWriter, td *tableData, id string, q url.Values) {
+	if derr := checkQueryOptions(q, entityOptions); derr != nil {
+		writeDVError(w, derr)
+		return
+	}
+	if q.Has("$expand") {
+		writeDVError(w, unsupportedQueryOption("$expand"))
+		return
+	}
 	rec := td.recs[id]
 	if rec == nil {
 		writeDVError(w, notFound(td.def, strings.TrimPrefix(id, "alt:")))
