@@ -205,7 +205,10 @@ func loadTableDocs(fsys fs.FS) ([]*tableDoc, error) {
 func tableFromDoc(d *tableDoc) (*TableDef, error) {
 	t := &TableDef{LogicalName: d.LogicalName, SetName: d.EntitySetName, PrimaryID: d.PrimaryID, PrimaryName: d.PrimaryName,
 		ObjectTypeCode: d.ObjectTypeCode, IsActivity: d.IsActivity, IsIntersect: d.IsIntersect, Ownership: d.OwnershipType,
-		Source: d.Source, Messages: d.Messages}
+		Source: d.Source}
+	// d.Messages is not used for Messages: the pages predate the bulk
+	// messages (CreateMultiple...), which most standard tables support
+	// (bulk-operations.md), so bulk.go's rule by table kind is truer.
 	if t.Ownership == "" {
 		t.Ownership = "None"
 	}
