@@ -158,21 +158,9 @@ func (e *Env) relationships(t *TableDef, kind string) []map[string]any {
 			}
 		}
 	case "ManyToOneRelationships", "OneToManyRelationships":
-		for _, src := range e.s.schema.tables {
-			for _, a := range src.Attrs {
-				if !a.IsLookup() {
-					continue
-				}
-				for _, tg := range a.Targets {
-					if kind == "ManyToOneRelationships" && src != t || kind == "OneToManyRelationships" && tg != t.LogicalName {
-						continue
-					}
-					sn := tg + "_" + src.LogicalName + "_" + a.Name
-					ref := e.s.schema.byName[tg]
-					out = append(out, map[string]any{"MetadataId": metadataID("rel", sn), "SchemaName": sn, "ReferencingEntity": src.LogicalName, "ReferencingAttribute": a.Name,
-						"ReferencedEntity": tg, "ReferencedAttribute": ref.PrimaryID, "ReferencingEntityNavigationPropertyName": a.nav[tg],
-						"ReferencedEntityNavigationPropertyName": sn, "RelationshipType": "OneToManyRelationship", "IsCustomRelationship": strings.HasPrefix(src.LogicalName, "cr1_")})
-				}
+		for _, r := range e.s.schema.rels {
+			if kind == "ManyToOneRelationships" && r.ReferencingEntity == t.LogicalName || kind == "OneToManyRelationships" && r.ReferencedEntity == t.LogicalName {
+				out = append(out, rel1NMeta(r))
 			}
 		}
 	}

@@ -68,8 +68,11 @@ func parsePrefs(h http.Header) prefs {
 	return p
 }
 
-// selectColumns resolves $select (nil = all columns). Lookups may be named
-// _x_value or x. The primary key is always returned; money columns bring
+// selectColumns resolves $select (nil = all columns). Lookups are named
+// _x_value; a single-valued navigation property (a lookup's own name when it
+// has one target, ownerid) selects the whole record, as Dataverse answers
+// (dataverse-reference.md section 11), and any other lookup name is unknown.
+// The primary key is always returned; money columns bring
 // _transactioncurrencyid_value.
 func selectColumns(def *TableDef, sel string) ([]*AttrDef, *dvError) {
 	if sel == "" {
@@ -84,6 +87,7 @@ func selectColumns(def *TableDef, sel string) ([]*AttrDef, *dvError) {
 		}
 	}
 	add(def.Attr(def.PrimaryID))
+	whole := false
 	for _, n := range strings.Split(sel, ",") {
 		n = strings.TrimSpace(n)
 		a := def.Attr(n)
@@ -92,6 +96,13 @@ func selectColumns(def *TableDef, sel string) ([]*AttrDef, *dvError) {
 				a = la
 			}
 		}
+		if a != nil && a.IsLookup() && a.Name == n {
+			if _, isNav := def.navIdx[n]; isNav {
+				whole = true
+				continue
+			}
+			a = nil
+		}
 		if a == nil {
 			return nil, errf(400, codeBadRequest, "Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", n, def.LogicalName)
 		}
@@ -99,6 +110,9 @@ func selectColumns(def *TableDef, sel string) ([]*AttrDef, *dvError) {
 		if a.Type == TMoney {
 			add(def.Attr("transactioncurrencyid"))
 		}
+	}
+	if whole {
+		return nil, nil
 	}
 	return cols, nil
 }

@@ -434,12 +434,17 @@ func (e *Env) deleteOne(rc *reqCtx, w http.ResponseWriter, td *tableData, id str
 		writeDVError(w, errf(412, codeVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided."))
 		return
 	}
-	e.deleteRow(td, id)
-	rc.records++
+	n, derr := e.deleteCascading(rc.user, td, id)
+	if derr != nil {
+		writeDVError(w, derr)
+		return
+	}
+	rc.records += n
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// deleteRow removes a row and its N:N associations.
+// deleteRow removes one row and its N:N associations (cascade.go decides
+// which rows a delete takes).
 func (e *Env) deleteRow(td *tableData, id string) {
 	e.remove(td, id, true)
 	for _, rel := range e.s.schema.n2n {
