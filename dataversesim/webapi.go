@@ -63,6 +63,9 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		e.serveMetadata(rc, w, r, segs)
 		return
 	}
+	if e.serveUnboundAction(rc, w, r, first) { // statemessages.go
+		return
+	}
 	td := e.tableBySet(first.name)
 	if td == nil {
 		writeDVError(w, errf(404, codeBadRequest, "Resource not found for the segment '%s'.", first.name))
@@ -91,6 +94,9 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 	id, derr := e.resolveKey(td, first.key)
 	if derr != nil {
 		writeDVError(w, derr)
+		return
+	}
+	if e.serveRecordPath(rc, w, r, td, id, segs[1:]) { // activityparty.go
 		return
 	}
 	if len(segs) == 1 {

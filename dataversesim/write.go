@@ -279,6 +279,10 @@ func (e *Env) createRecord(rc *reqCtx, td *tableData, id string, body map[string
 	if def.IsIntersect || def.RefuseRetrieveMultiple || def.LogicalName == "organization" {
 		return nil, errf(400, codeUnsupported, "The 'Create' method does not support entities of type '%s'. MessageProcessorCache returned MessageProcessor.Empty.", def.LogicalName)
 	}
+	parties, derr := e.takeParties(rc, def, body) // activityparty.go
+	if derr != nil {
+		return nil, derr
+	}
 	if id == "" {
 		if v, ok := body[def.PrimaryID].(string); ok && reGUID.MatchString(v) {
 			id = strings.ToLower(strings.Trim(v, "{}"))
@@ -322,9 +326,13 @@ func (e *Env) createRecord(rc *reqCtx, td *tableData, id string, body map[string
 			return nil, errf(400, codeStatus, "%d is not a valid status code for state code %s.Active on %s with Id %s.", rec.get(def, "statuscode"), def.StateName, def.LogicalName, id)
 		}
 	}
+	if def.Attr("activitytypecode") != nil {
+		rec.set(def, "activitytypecode", def.LogicalName)
+	}
 	e.stamp(def, rec, now, rc.user)
 	e.put(td, rec)
-	rc.records++
+	e.storeParties(def, rec.ID, parties, now, rc.user)
+	rc.records += 1 + len(parties)
 	return rec, nil
 }
 
@@ -404,6 +412,10 @@ func (e *Env) upsert(rc *reqCtx, w http.ResponseWriter, td *tableData, id string
 	}
 	if ifMatch != "" && ifMatch != "*" && ifMatch != existing.ETag() {
 		writeDVError(w, errf(412, codeVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided."))
+		return
+	}
+	if derr := checkStateWrite(def, existing, body); derr != nil { // statemessages.go
+		writeDVError(w, derr)
 		return
 	}
 	rec := existing.clone()
