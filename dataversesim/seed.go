@@ -391,6 +391,7 @@ func (e *Env) seedBusiness(sd *seeder) {
 			}
 		})
 	}
+	e.seedOrg(sd, accIDs, conIDs) // seed_org.go
 }
 
 // WideValue is the deterministic size-character text seeded in wide column
