@@ -28,7 +28,8 @@
 //
 // Data: e.Get, e.IDs, e.Count, e.Create, e.Update, e.Delete, e.Associated,
 // e.File bypass the API but version rows and leave tombstones exactly as
-// API writes do, so deltas see them. Behaviour per environment:
+// API writes do, so deltas see them; e.Delete applies the delete cascades
+// (and refuses a Restrict) as a user's delete does. Behaviour per environment:
 // e.InjectFault, e.SetLimits, e.SetLatency, e.SetServerTime,
 // e.SetChangeTrackingExpiry; per server: s.InjectTokenFault, s.AdvanceClock.
 //
@@ -43,7 +44,9 @@
 // take the following ports, so URLs survive a restart with -state.
 //
 // Environments (env.go): "demo" (Options.Records rows), "second" (other
-// ids for users, teams and business units, for cross-environment restore),
+// ids for users, teams and business units, for cross-environment restore;
+// its System Administrator role is named "Systemadministrator", so only the
+// role template id identifies it),
 // "disabled" (listed, answers 403) and "nodataverse" (admin API only).
 //
 // # Files by concern
@@ -78,6 +81,24 @@
 //   - write.go, n2n.go: create/update/upsert/delete with If-Match and
 //     If-None-Match, @odata.bind incl. polymorphic navigation properties,
 //     statecode rules, $ref associate/disassociate (reference 5).
+//   - relationships.go, cascade.go: one-to-many relationships built from
+//     the schema's lookups with the CascadeConfiguration the table
+//     reference pages state (Referential, Remove Link for custom lookups),
+//     served as relationship metadata; a delete cascades (children deleted
+//     with tombstones), removes links (survivors re-versioned) or is
+//     refused by a Restrict (0x80040227) before anything changes
+//     (reference 11).
+//   - statemessages.go: WinOpportunity, LoseOpportunity, CloseIncident,
+//     WinQuote, CloseQuote, FulfillSalesOrder, CancelSalesOrder (with their
+//     close activities) and the bound SendEmail; a PATCH into a state only
+//     a message sets answers 0x80100005; closed records are read-only until
+//     a PATCH of an open statecode reopens them, where Dataverse allows it.
+//   - activityparty.go: parties of email, appointment, phone call, letter
+//     and fax as activityparty rows, written by deep insert on the
+//     activity's create and read through <activity>_activity_parties, its
+//     $expand on one activity and /activityparties.
+//   - query.go also answers $select of a navigation property (e.g.
+//     role's roletemplateid) with the whole record (reference 11).
 //   - batch.go: $batch with change sets, Content-ID, rollback through an
 //     undo log, continue-on-error, 1000-request cap (reference 5).
 //   - files.go: file and image columns, Range 206, chunked upload
@@ -90,7 +111,11 @@
 //   - faults.go: 500/503/429 bursts, resets mid-body, truncated JSON, slow
 //     responses, token endpoint outages.
 //   - seed.go, schema.go: the deterministic demo organization (issue 3
-//     item 6). state.go: -state persistence. handles.go: direct data access.
+//     item 6); schema_org.go, seed_org.go: its sales, service and activity
+//     tables and records (won and lost opportunities, resolved cases,
+//     activities with parties, quotes, orders and invoices with lines; one
+//     account with the whole set a delete takes, issue 13). state.go:
+//     -state persistence. handles.go: direct data access.
 //
 // # Schema options
 //

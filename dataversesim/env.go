@@ -321,7 +321,7 @@ func (e *Env) hasSysAdmin(userID string) bool {
 		rec := sur.recs[id]
 		if rec.get(sur.def, "systemuserid") == userID {
 			roleID, _ := rec.get(sur.def, "roleid").(string)
-			if role := roles.recs[roleID]; role != nil && role.get(roles.def, "roletemplateid") == SysAdminRoleTemplate {
+			if role := roles.recs[roleID]; role != nil && role.get(roles.def, "roletemplateid") == (Ref{"roletemplate", SysAdminRoleTemplate}) {
 				return true
 			}
 		}

@@ -155,7 +155,10 @@ func (e *Env) Update(table, id string, fields map[string]any) error {
 	return nil
 }
 
-// Delete removes a row (and its N:N associations); deltas report it.
+// Delete removes a row as a user's delete in Dataverse does: with its N:N
+// associations and the cascade configuration of its relationships
+// (cascade.go: children deleted, lookups on survivors cleared, a Restrict
+// refused); deltas report every change.
 func (e *Env) Delete(table, id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -163,7 +166,9 @@ func (e *Env) Delete(table, id string) error {
 	if td == nil || td.recs[strings.ToLower(id)] == nil {
 		return fmt.Errorf("dataversesim: %s %s: %w", table, id, errNotFound)
 	}
-	e.deleteRow(td, strings.ToLower(id))
+	if _, derr := e.deleteCascading("", td, strings.ToLower(id)); derr != nil {
+		return fmt.Errorf("dataversesim: delete %s %s: %s (%s)", table, id, derr.message, derr.code)
+	}
 	return nil
 }
 

@@ -106,6 +106,13 @@ func selectColumns(def *TableDef, sel string) ([]*AttrDef, *dvError) {
 				a = la
 			}
 		}
+		if a != nil && a.IsLookup() && a.Name == n {
+			if _, isNav := def.navIdx[n]; isNav {
+				whole = true
+				continue
+			}
+			a = nil
+		}
 		if a == nil {
 			return nil, noProperty(n, def.LogicalName)
 		}

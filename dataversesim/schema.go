@@ -193,6 +193,7 @@ func (s *schema) finish() {
 			s.n2nNavs[e[0]][e[1]] = r
 		}
 	}
+	s.rels = relationshipsFromLookups(s)
 }
 
 // attribute builders keep the table definitions below readable.
@@ -278,7 +279,7 @@ func newSchema() *schema {
 	s.add(&TableDef{LogicalName: "team", SetName: "teams", PrimaryID: "teamid", PrimaryName: "name", ObjectTypeCode: 9, Ownership: "BusinessOwned", ChangeTracking: true,
 		Attrs: cat([]*AttrDef{pk("teamid"), primary("name"), pick("teamtype", "Owner", "Access", "Security Group", "Office Group"), lookup("businessunitid", "businessunit"), boolean("isdefault")}, audit(false))})
 	s.add(&TableDef{LogicalName: "role", SetName: "roles", PrimaryID: "roleid", PrimaryName: "name", ObjectTypeCode: 1036, Ownership: "BusinessOwned", ChangeTracking: true,
-		Attrs: cat([]*AttrDef{pk("roleid"), primary("name"), guid("roletemplateid"), lookup("businessunitid", "businessunit")}, audit(false))})
+		Attrs: cat([]*AttrDef{pk("roleid"), primary("name"), lookup("roletemplateid", "roletemplate"), lookup("businessunitid", "businessunit")}, audit(false))})
 	s.add(&TableDef{LogicalName: "account", SetName: "accounts", PrimaryID: "accountid", PrimaryName: "name", ObjectTypeCode: 1, Ownership: "UserOwned", ChangeTracking: true, HasNotes: true, StateName: "AccountState",
 		Attrs: cat([]*AttrDef{pk("accountid"), primary("name"), str("accountnumber"), str("telephone1"), str("telephone2"), str("fax"), str("emailaddress1"), str("websiteurl"),
 			str("address1_line1"), str("address1_city"), str("address1_stateorprovince"), str("address1_postalcode"), str("address1_country"), memo("description"),
@@ -286,15 +287,18 @@ func newSchema() *schema {
 			pick("accountcategorycode", "Preferred Customer", "Standard"), pick("customertypecode", "Competitor", "Consultant", "Customer", "Investor", "Partner"),
 			money("revenue"), ro(money("revenue_base")), money("creditlimit"), lookup("transactioncurrencyid", "transactioncurrency"), dec("exchangerate"), integer("numberofemployees"),
 			boolean("creditonhold"), boolean("donotemail"), date("lastusedincampaign"), lookup("parentaccountid", "account"), lookup("primarycontactid", "contact"),
+			ro(lookup("masterid", "account")),
 			globalChoice("cr1_region", multi("cr1_regions", "North", "South", "East", "West", "Central"))},
 			stateStatus(activeInactive, []Option{{1, "Active", 0}, {2, "Inactive", 1}}), audit(true))})
 	s.add(&TableDef{LogicalName: "contact", SetName: "contacts", PrimaryID: "contactid", PrimaryName: "fullname", ObjectTypeCode: 2, Ownership: "UserOwned", ChangeTracking: true, HasNotes: true, StateName: "ContactState",
 		Attrs: cat([]*AttrDef{pk("contactid"), primary("fullname"), str("firstname"), str("lastname"), str("emailaddress1"), str("telephone1"), str("jobtitle"), {Name: "birthdate", Type: TDateTime, DateTimeBehavior: "DateOnly", Format: "DateOnly"},
-			pick("gendercode", "Male", "Female"), lookup("parentcustomerid", "account", "contact"), money("annualincome"), lookup("transactioncurrencyid", "transactioncurrency"), boolean("donotphone")},
+			pick("gendercode", "Male", "Female"), lookup("parentcustomerid", "account", "contact"), money("annualincome"), lookup("transactioncurrencyid", "transactioncurrency"), boolean("donotphone"),
+			ro(lookup("masterid", "contact"))},
 			stateStatus(activeInactive, []Option{{1, "Active", 0}, {2, "Inactive", 1}}), audit(true))})
 	s.add(&TableDef{LogicalName: "opportunity", SetName: "opportunities", PrimaryID: "opportunityid", PrimaryName: "name", ObjectTypeCode: 3, Ownership: "UserOwned", ChangeTracking: true, HasNotes: true, StateName: "OpportunityState",
 		Attrs: cat([]*AttrDef{pk("opportunityid"), primary("name"), lookup("customerid", "account", "contact"), lookup("parentaccountid", "account"), money("estimatedvalue"), lookup("transactioncurrencyid", "transactioncurrency"),
-			date("estimatedclosedate"), integer("closeprobability"), pick("opportunityratingcode", "Hot", "Warm", "Cold"), memo("description")},
+			date("estimatedclosedate"), integer("closeprobability"), pick("opportunityratingcode", "Hot", "Warm", "Cold"), memo("description"),
+			money("actualvalue"), date("actualclosedate")},
 			stateStatus([]string{"Open", "Won", "Lost"}, []Option{{1, "In Progress", 0}, {2, "On Hold", 0}, {3, "Won", 1}, {4, "Canceled", 2}, {5, "Out-Sold", 2}}), audit(true))})
 	// lead: change tracking deliberately off, so the engine meets a table it must fully sync.
 	s.add(&TableDef{LogicalName: "lead", SetName: "leads", PrimaryID: "leadid", PrimaryName: "fullname", ObjectTypeCode: 4, Ownership: "UserOwned", HasNotes: true, StateName: "LeadState",
@@ -327,6 +331,7 @@ func newSchema() *schema {
 		s.add(&TableDef{LogicalName: n, SetName: n + "s", PrimaryID: n + "id", ObjectTypeCode: 8000 + i, RefuseRetrieveMultiple: true, Ownership: "None",
 			Attrs: []*AttrDef{pk(n + "id")}})
 	}
+	addOrgTables(s)
 	s.n2n = []*N2N{
 		{SchemaName: "systemuserroles_association", IntersectEntity: "systemuserroles", Entity1: "systemuser", Entity2: "role", Entity1Attr: "systemuserid", Entity2Attr: "roleid", Entity1Nav: "systemuserroles_association", Entity2Nav: "systemuserroles_association"},
 		{SchemaName: "teammembership_association", IntersectEntity: "teammembership", Entity1: "systemuser", Entity2: "team", Entity1Attr: "systemuserid", Entity2Attr: "teamid", Entity1Nav: "teammembership_association", Entity2Nav: "teammembership_association"},

@@ -83,6 +83,29 @@ func (sd *seeder) row(table string, set func(r *Record, def *TableDef)) *Record 
 	return rec
 }
 
+// fixedRow stores a row with a given id without drawing from the seed's
+// random sequence, so adding it leaves every other seeded value unchanged.
+func (sd *seeder) fixedRow(table, id string, set func(r *Record, def *TableDef)) {
+	td := sd.e.tables[table]
+	rec := newRecord(td.def, id)
+	set(rec, td.def)
+	rec.Version = sd.e.nextVersion()
+	rec.set(td.def, "versionnumber", rec.Version)
+	sd.e.put(td, rec)
+	sd.ids[table] = append(sd.ids[table], id)
+}
+
+// sysAdminRoleName is the System Administrator role's display name: the
+// second environment's organization runs in German, so an engine that finds
+// the role by its English name fails there, as it would in the field
+// (dataverse-reference.md section 11: check _roletemplateid_value).
+func sysAdminRoleName(env string) string {
+	if env == "second" {
+		return "Systemadministrator"
+	}
+	return "System Administrator"
+}
+
 func (sd *seeder) associate(rel string, a, b string) {
 	for _, n := range sd.e.s.schema.n2n {
 		if n.SchemaName == rel {
@@ -124,19 +147,27 @@ func (e *Env) seed() {
 		})
 		sd.cur = append(sd.cur, cur.ID)
 	}
+	// Every business unit has its copy of each role, pointing at the role's
+	// template (role.md: roletemplateid is a lookup to roletemplate).
+	salesTemplate := ""
 	for _, bu := range sd.bus {
 		role := sd.row("role", func(rec *Record, def *TableDef) {
-			rec.set(def, "name", "System Administrator")
-			rec.set(def, "roletemplateid", SysAdminRoleTemplate)
+			rec.set(def, "name", sysAdminRoleName(e.spec.name))
+			rec.set(def, "roletemplateid", Ref{"roletemplate", SysAdminRoleTemplate})
 			rec.set(def, "businessunitid", Ref{"businessunit", bu})
 		})
 		sd.sysAdm[bu] = role.ID
 		sd.row("role", func(rec *Record, def *TableDef) {
+			if tpl := newGUID(r); salesTemplate == "" {
+				salesTemplate = tpl
+			}
 			rec.set(def, "name", "Salesperson")
-			rec.set(def, "roletemplateid", newGUID(r))
+			rec.set(def, "roletemplateid", Ref{"roletemplate", salesTemplate})
 			rec.set(def, "businessunitid", Ref{"businessunit", bu})
 		})
 	}
+	sd.fixedRow("roletemplate", SysAdminRoleTemplate, func(rec *Record, def *TableDef) { rec.set(def, "name", "System Administrator") })
+	sd.fixedRow("roletemplate", salesTemplate, func(rec *Record, def *TableDef) { rec.set(def, "name", "Salesperson") })
 	user := func(full, domain, aadOID, appID string, access int64, disabled bool) string {
 		rec := sd.row("systemuser", func(rec *Record, def *TableDef) {
 			rec.set(def, "fullname", full)
@@ -362,6 +393,7 @@ func (e *Env) seedBusiness(sd *seeder) {
 			}
 		})
 	}
+	e.seedOrg(sd, accIDs, conIDs) // seed_org.go
 }
 
 // WideValue is the deterministic size-character text seeded in wide column

@@ -81,6 +81,9 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 		e.serveMetadata(rc, w, r, segs)
 		return
 	}
+	if e.serveUnboundAction(rc, w, r, first) { // statemessages.go
+		return
+	}
 	td := e.tableBySet(first.name)
 	if td == nil {
 		writeDVError(w, noSegment(first.name))
@@ -114,6 +117,9 @@ func (e *Env) route(rc *reqCtx, w http.ResponseWriter, r *http.Request) {
 	id, derr := e.resolveKey(td, first.key)
 	if derr != nil {
 		writeDVError(w, derr)
+		return
+	}
+	if e.serveRecordPath(rc, w, r, td, id, segs[1:]) { // activityparty.go
 		return
 	}
 	if len(segs) == 1 {

@@ -289,6 +289,10 @@ func (e *Env) createRecord(rc *reqCtx, td *tableData, id string, body map[string
 	if def.IsIntersect || def.RefuseRetrieveMultiple || def.LogicalName == "organization" {
 		return nil, errf(400, codeUnsupported, "The 'Create' method does not support entities of type '%s'. MessageProcessorCache returned MessageProcessor.Empty.", def.LogicalName)
 	}
+	parties, derr := e.takeParties(rc, def, body) // activityparty.go
+	if derr != nil {
+		return nil, derr
+	}
 	if id == "" {
 		if v, ok := body[def.PrimaryID].(string); ok && reGUID.MatchString(v) {
 			id = strings.ToLower(strings.Trim(v, "{}"))
@@ -333,9 +337,13 @@ func (e *Env) createRecord(rc *reqCtx, td *tableData, id string, body map[string
 		}
 	}
 	e.autoNumber(def, rec, now)
+	if def.Attr("activitytypecode") != nil {
+		rec.set(def, "activitytypecode", def.LogicalName)
+	}
 	e.stamp(def, rec, now, rc.user)
 	e.put(td, rec)
-	rc.records++
+	e.storeParties(def, rec.ID, parties, now, rc.user)
+	rc.records += 1 + len(parties)
 	return rec, nil
 }
 
@@ -417,6 +425,10 @@ func (e *Env) upsert(rc *reqCtx, w http.ResponseWriter, td *tableData, id string
 		writeDVError(w, errf(412, codeVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided."))
 		return
 	}
+	if derr := checkStateWrite(def, existing, body); derr != nil { // statemessages.go
+		writeDVError(w, derr)
+		return
+	}
 	rec := existing.clone()
 	if derr := e.apply(rc, td, rec, body, false); derr != nil {
 		writeDVError(w, derr)
@@ -445,12 +457,17 @@ func (e *Env) deleteOne(rc *reqCtx, w http.ResponseWriter, td *tableData, id str
 		writeDVError(w, errf(412, codeVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided."))
 		return
 	}
-	e.deleteRow(td, id)
-	rc.records++
+	n, derr := e.deleteCascading(rc.user, td, id)
+	if derr != nil {
+		writeDVError(w, derr)
+		return
+	}
+	rc.records += n
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// deleteRow removes a row and its N:N associations.
+// deleteRow removes one row and its N:N associations (cascade.go decides
+// which rows a delete takes).
 func (e *Env) deleteRow(td *tableData, id string) {
 	e.remove(td, id, true)
 	for _, rel := range e.s.schema.n2n {

@@ -36,20 +36,21 @@ func (c *Client) WhoAmI(ctx context.Context) (WhoAmIResponse, error) {
 	return out, nil
 }
 
-// Role is a security role held by a user.
+// Role is a security role held by a user. TemplateID is the role's
+// roletemplateid lookup, which the Web API returns as _roletemplateid_value
+// (selecting the navigation property roletemplateid does not return it).
 type Role struct {
 	ID         string `json:"roleid"`
 	Name       string `json:"name"`
-	TemplateID string `json:"roletemplateid,omitempty"`
+	TemplateID string `json:"_roletemplateid_value,omitempty"`
 }
 
-// IsSystemAdministrator reports whether r is the System Administrator role
-// (by template id; by name when the template id was not returned).
+// IsSystemAdministrator reports whether r is the System Administrator role,
+// by its template id: the name is a display label that differs by language
+// and can be renamed, and a custom role called "System Administrator" is not
+// one (dataverse-reference.md section 11).
 func (r Role) IsSystemAdministrator() bool {
-	if r.TemplateID != "" {
-		return strings.EqualFold(r.TemplateID, SystemAdministratorRoleTemplateID)
-	}
-	return r.Name == "System Administrator"
+	return strings.EqualFold(r.TemplateID, SystemAdministratorRoleTemplateID)
 }
 
 // UserRoles lists the security roles directly assigned to the systemuser
@@ -62,7 +63,7 @@ func (c *Client) UserRoles(ctx context.Context, userID string) ([]Role, error) {
 	var out struct {
 		Value []Role `json:"value"`
 	}
-	if _, err := c.getJSON(ctx, "systemusers("+userID+")/systemuserroles_association?$select=name,roleid,roletemplateid", nil, &out); err != nil {
+	if _, err := c.getJSON(ctx, "systemusers("+userID+")/systemuserroles_association?$select=name,roleid,_roletemplateid_value", nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil
