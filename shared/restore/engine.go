@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,8 +43,8 @@ type Options struct {
 	// chunk's unfinished operations are marked failed and the job goes on
 	// (default 10).
 	MaxDeliveries int
-	// SourceFor opens the backup of a run (default: BackupSource on the
-	// engine's blobs).
+	// SourceFor opens the backup of a run (default: a
+	// backupformat.RunReader on the engine's blobs).
 	SourceFor func(env, run string) Source
 	// AfterBatch, when set, is called after each batch was answered and
 	// before its results are stored; an error aborts the chunk (tests: the
@@ -93,7 +92,7 @@ func New(dir Directory, store *Store, blobs backupformat.Blobs, sender messaging
 	}
 	e := &Engine{opts: o, dir: dir, store: store, blobs: blobs, sender: sender}
 	if e.opts.SourceFor == nil {
-		e.opts.SourceFor = func(env, run string) Source { return &BackupSource{Blobs: blobs, Env: env, Run: run} }
+		e.opts.SourceFor = func(env, run string) Source { return backupformat.NewRunReader(blobs, env, run) }
 	}
 	return e
 }
@@ -135,36 +134,13 @@ func newJobID(now time.Time) string {
 	return "r" + now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// LatestRun returns the newest finished (succeeded or partial) run of env.
-func LatestRun(ctx context.Context, b backupformat.Blobs, env string) (string, error) {
-	infos, err := b.List(ctx, backupformat.ContainerBackups, backupformat.EnvironmentPrefix(env)+"run/")
-	if err != nil {
-		return "", err
-	}
-	var runs []string
-	for _, in := range infos {
-		if strings.HasSuffix(in.Name, "/manifest.json") {
-			rest := strings.TrimPrefix(in.Name, backupformat.EnvironmentPrefix(env)+"run/")
-			runs = append(runs, strings.TrimSuffix(rest, "/manifest.json"))
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(runs)))
-	for _, r := range runs {
-		m, err := backupformat.ReadManifest(ctx, b, env, r)
-		if err == nil && (m.Status == "succeeded" || m.Status == "partial") {
-			return r, nil
-		}
-	}
-	return "", fmt.Errorf("%w: environment %s has no finished backup run", ErrNotFound, env)
-}
-
 // Start validates req, records the job and sends its plan message.
 func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 	if err := req.Normalize(); err != nil {
 		return nil, err
 	}
 	if req.Run == "" {
-		r, err := LatestRun(ctx, e.blobs, req.Environment)
+		r, err := backupformat.LatestRun(ctx, e.blobs, req.Environment)
 		if err != nil {
 			return nil, err
 		}
