@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -50,10 +51,10 @@ func retry(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// readAll reads every record of a live table (cols empty: all columns, with
-// annotations) and calls fn with the id and the raw record.
-func readAll(ctx context.Context, c *dataverse.Client, t *tableMeta, cols []string, fn func(id string, raw json.RawMessage) error) error {
-	link := dataverse.CollectionQuery(t.Set, cols, "")
+// readPages reads every page of a collection query (built with
+// dataverse.CollectionQuery), each page with retries, and calls fn with
+// each record.
+func readPages(ctx context.Context, c *dataverse.Client, link string, fn func(rec map[string]json.RawMessage) error) error {
 	for link != "" {
 		var recs []json.RawMessage
 		var pg dataverse.Page
@@ -72,11 +73,9 @@ func readAll(ctx context.Context, c *dataverse.Client, t *tableMeta, cols []stri
 		for _, raw := range recs {
 			var m map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &m); err != nil {
-				return err
+				return fmt.Errorf("a record is not a JSON object: %w", err)
 			}
-			var id string
-			_ = json.Unmarshal(m[t.PrimaryID], &id)
-			if err := fn(lower(id), raw); err != nil {
+			if err := fn(m); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // damage is what verification of a job's source found: the tables whose
@@ -90,7 +92,7 @@ func (d *damage) tableList() []string {
 
 // intactSource hides the damaged tables of a source.
 type intactSource struct {
-	Source
+	plan.Source
 	skip map[string]bool
 }
 
