@@ -12,10 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
@@ -376,14 +372,7 @@ func (h *headerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 // appClient is a Dataverse client of the demo environment as the named app.
 func appClient(t *testing.T, f *fixture, app dataversesim.AppClient, rt http.RoundTripper) *dataverse.Client {
 	t.Helper()
-	cred, err := azidentity.NewClientSecretCredential(f.sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: f.sim.AuthorityHost}, Transport: f.sim.Client()},
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dataverse.NewClient(f.demo.URL(), cred, &dataverse.ClientOptions{Transport: rt})
+	c, err := simClient(f.sim, f.demo.URL(), app, rt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
-	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan/plantest"
@@ -49,16 +44,8 @@ func simTarget(t *testing.T, o restore.TargetOptions) (*restore.DataverseTarget,
 	t.Helper()
 	sim := dataversesim.Start(t, dataversesim.Options{Seed: 3, Records: 60})
 	e := sim.Demo()
-	app := sim.SecretClients()[0]
-	cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := &readLog{next: sim.Client().Transport}
-	c, err := dataverse.NewClient(e.URL(), cred, &dataverse.ClientOptions{Transport: log})
+	c, err := simClient(sim, e.URL(), sim.SecretClients()[0], log)
 	if err != nil {
 		t.Fatal(err)
 	}
