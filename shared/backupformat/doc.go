@@ -12,7 +12,8 @@
 // TableIDs its ids; RunReader reads a run's tables, records and files (the
 // source of a restore); LatestRun finds the newest restorable run; Export
 // writes a table as of a run as CSV or JSON; Browse and FindRecord search a
-// table's state; Verify re-reads a run's blobs against its manifest.
+// table's state; Verify re-reads a run's blobs against its manifest, and
+// VerifyChain a run and the runs it builds on, naming the damaged tables.
 //
 // Blob names are derived only from (environment, run, table, page number), so
 // a message that is processed twice overwrites the same blob instead of adding

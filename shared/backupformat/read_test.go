@@ -3,6 +3,8 @@ package backupformat
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -157,4 +159,50 @@ func TestRunReaderTablesAndFiles(t *testing.T) {
 	if _, ok := InlineFileColumn("documentbody"); ok {
 		t.Error("a plain column taken for a file hash key")
 	}
+}
+
+// TestVerifyChainNamesDamagedTables: a page of the run a later run builds
+// on, and a file a table's list refers to, damage those tables as of the
+// later run.
+func TestVerifyChainNamesDamagedTables(t *testing.T) {
+	ctx := context.Background()
+	b, env := twoRuns(t)
+	if d, err := VerifyChain(ctx, b, env, "r2"); err != nil || len(d.Problems) != 0 || len(d.Tables) != 0 {
+		t.Fatalf("intact chain: %+v %v", d, err)
+	}
+	// A note table in r2 with a file whose content then changes.
+	sum, n, err := PutFileBytes(ctx, b, []byte("attachment"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := EncodeFileRefs([]FileRef{{Table: "annotation", ID: "n1", Column: "documentbody", SHA256: sum, Size: n}})
+	if _, err := b.Put(ctx, ContainerBackups, FileRefsBlob(env, "r2", "annotation", 1), bytes.NewReader(list), nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadManifest(ctx, b, env, "r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := sha256hex(list)
+	m.Tables = append(m.Tables, TableManifest{Name: "annotation", Status: TableDone, Mode: ModeFull, Chain: []string{"r2"},
+		Files: []BlobRef{{Blob: FileRefsBlob(env, "r2", "annotation", 1), Bytes: int64(len(list)), SHA256: ls}}})
+	if err := WriteManifest(ctx, b, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(ctx, ContainerFiles, FileBlob(sum), strings.NewReader("tampered!!"), nil); err != nil {
+		t.Fatal(err)
+	}
+	putPage(t, b, PageBlob(env, "r1", "contact", 1), rec("c1", 1, "tampered"))
+	d, err := VerifyChain(ctx, b, env, "r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(d.TableList(), ","); got != "annotation,contact" || len(d.Problems) != 2 {
+		t.Errorf("damaged %s (%s), want annotation,contact", got, d)
+	}
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

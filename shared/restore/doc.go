@@ -11,9 +11,11 @@
 // finish, Cancel; message.go):
 //
 //  1. plan (planstep.go): the run and the runs it builds on are verified
-//     (verify.go), then plan.Build reads the backup (backupformat.RunReader)
-//     and the target (DataverseTarget, target.go: metadata once per table,
-//     live records by id in batched $filter requests) and returns the plan:
+//     (backupformat.VerifyChain; verify.go hides damaged tables when the
+//     request accepts that), then plan.Build reads the backup
+//     (backupformat.RunReader) and the target (DataverseTarget, target.go:
+//     metadata once per table, live records by id in batched $filter
+//     requests) and returns the plan:
 //     operations in chunks, stored as blobs (jobblobs.go), and a prediction
 //     per record and association, stored as result rows. A dry run stops
 //     here: nothing is written.

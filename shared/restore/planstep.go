@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
@@ -60,18 +61,18 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 	// The run and the runs it builds on must verify, unless the request
 	// accepts restoring only the intact tables.
 	src := e.opts.SourceFor(req.Environment, req.Run)
-	dmg, err := verifySource(ctx, e.blobs, req.Environment, req.Run)
+	dmg, err := backupformat.VerifyChain(ctx, e.blobs, req.Environment, req.Run)
 	if err != nil {
 		return fail(err)
 	}
 	var notes []string
-	if len(dmg.problems) > 0 {
+	if len(dmg.Problems) > 0 {
 		if !req.ProceedIfDamaged {
 			return fail(&PermanentError{fmt.Sprintf("run %s fails verification (%s); nothing was restored: set proceedIfDamaged to restore the intact tables (damaged: %s)",
-				req.Run, dmg, strings.Join(dmg.tableList(), ", "))})
+				req.Run, dmg, strings.Join(dmg.TableList(), ", "))})
 		}
-		notes = append(notes, fmt.Sprintf("run %s fails verification (%s); tables left out: %s", req.Run, dmg, strings.Join(dmg.tableList(), ", ")))
-		src = intactSource{Source: src, skip: dmg.tables}
+		notes = append(notes, fmt.Sprintf("run %s fails verification (%s); tables left out: %s", req.Run, dmg, strings.Join(dmg.TableList(), ", ")))
+		src = intactSource{Source: src, skip: dmg.Tables}
 	}
 	pl, err := plan.Build(ctx, src, target, req.planRequest(j.ID, e.opts.ChunkSize))
 	if err != nil {
