@@ -24,19 +24,13 @@ func newLiveView(rows Rows) *liveView {
 // fetch reads the records of ids not read yet (ids known to be absent are
 // not asked again).
 func (v *liveView) fetch(ctx context.Context, table string, ids []string) error {
-	var need []string
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if _, read := v.records[table][id]; read || seen[id] || v.known(table, id) && !v.exists[table][id] {
-			continue
-		}
-		seen[id] = true
-		need = append(need, id)
-	}
+	need := distinct(ids, func(id string) bool {
+		_, read := v.records[table][id]
+		return read || v.known(table, id) && !v.exists[table][id]
+	})
 	if len(need) == 0 {
 		return nil
 	}
-	sort.Strings(need)
 	got, err := v.rows.Records(ctx, table, need)
 	if err != nil {
 		return fmt.Errorf("read %d live records of %s: %w", len(need), table, err)
@@ -56,19 +50,10 @@ func (v *liveView) fetch(ctx context.Context, table string, ids []string) error 
 
 // check learns which of ids exist.
 func (v *liveView) check(ctx context.Context, table string, ids []string) error {
-	var need []string
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if id == "" || seen[id] || v.known(table, id) {
-			continue
-		}
-		seen[id] = true
-		need = append(need, id)
-	}
+	need := distinct(ids, func(id string) bool { return v.known(table, id) })
 	if len(need) == 0 {
 		return nil
 	}
-	sort.Strings(need)
 	got, err := v.rows.Existing(ctx, table, need)
 	if err != nil {
 		return fmt.Errorf("check %d live records of %s: %w", len(need), table, err)
@@ -123,4 +108,20 @@ func (v *liveView) byKey(ctx context.Context, table, column, value string) (stri
 	}
 	v.keys[table][k] = id
 	return id, nil
+}
+
+// distinct returns the non-empty ids for which skip is false, once each,
+// sorted.
+func distinct(ids []string, skip func(id string) bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id == "" || seen[id] || skip(id) {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
 }
