@@ -110,8 +110,10 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 			return nil, err
 		}
 		req.Run = r
-	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); err != nil {
-		return nil, fmt.Errorf("%w: run %s of %s: %v", ErrNotFound, req.Run, req.Environment, err)
+	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); errors.Is(err, backupformat.ErrNotFound) {
+		return nil, fmt.Errorf("%w: run %s of %s has no manifest (not finished, or deleted)", ErrNotFound, req.Run, req.Environment)
+	} else if err != nil {
+		return nil, err // unreadable (storage down, newer format): not a missing run
 	}
 	if err := e.checkFilterColumns(ctx, &req); err != nil {
 		return nil, err
