@@ -19,6 +19,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
@@ -144,8 +145,8 @@ func benchRestore(ctx context.Context, cfg *config, rep *report) error {
 		return fmt.Errorf("backup for restore: %v %v", run, err)
 	}
 	f := false
-	req := restore.Request{Environment: p.envID, Run: r.ID, Policy: restore.PolicyRestoreAsNew,
-		Scope:   restore.Scope{Tables: []string{"account", "contact"}},
+	req := restore.Request{Environment: p.envID, Run: r.ID, Policy: plan.PolicyRestoreAsNew,
+		Scope:   plan.Scope{Tables: []string{"account", "contact"}},
 		Options: restore.JobOptions{Notes: &f, Associations: &f, Files: &f}}
 	e := sim.Demo()
 	job := func(o restore.Options) (float64, *restore.Job, error) {

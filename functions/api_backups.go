@@ -1,7 +1,6 @@
 package functions
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -178,8 +177,6 @@ func finishedRun(run *runstate.Run) error {
 	return nil
 }
 
-var nameColumns = []string{"name", "fullname", "subject", "title", "lastname", "domainname"}
-
 // browseRecords lists records of a table as of the run: by id (?id=), by a
 // prefix of the primary name (?prefix=, column ?nameColumn= or the usual
 // primary name columns), at most ?limit= (default 50, max 500).
@@ -196,59 +193,35 @@ func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
 	if !validTable(table) {
 		return bad("table", "not a table logical name")
 	}
-	limit := 50
+	bq := backupformat.BrowseQuery{ID: q.Get("id"), Prefix: q.Get("prefix"), Limit: 50}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
 			return bad("limit", "must be 1-500")
 		}
-		limit = n
+		bq.Limit = n
 	}
-	id := strings.ToLower(q.Get("id"))
-	prefix := strings.ToLower(q.Get("prefix"))
-	cols := nameColumns
 	if c := q.Get("nameColumn"); c != "" {
 		if !validTable(c) {
 			return bad("nameColumn", "not a column logical name")
 		}
-		cols = []string{c}
+		bq.NameColumns = []string{c}
 	}
-	out := []json.RawMessage{}
-	errStop := errors.New("stop")
-	err = backupformat.TableState(r.Context(), a.backup.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
-		if id != "" && strings.ToLower(rec.ID) != id {
-			return nil
-		}
-		if prefix != "" && !matchesPrefix(rec.Data, cols, prefix) {
-			return nil
-		}
-		out = append(out, rec.Data)
-		if len(out) >= limit {
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		if errors.Is(err, backupformat.ErrNotFound) {
-			return errStatus(http.StatusNotFound, "not_found", "table "+table+" is not in run "+run.ID)
-		}
-		return err
+	out, truncated, err := backupformat.Browse(r.Context(), a.backup.Blobs(), run.Environment, run.ID, table, bq)
+	if err != nil {
+		return tableStateErr(err, table, run.ID)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": out, "truncated": errors.Is(err, errStop)})
+	writeJSON(w, http.StatusOK, map[string]any{"value": out, "truncated": truncated})
 	return nil
 }
 
-func matchesPrefix(data json.RawMessage, cols []string, prefix string) bool {
-	var m map[string]any
-	if json.Unmarshal(data, &m) != nil {
-		return false
+// tableStateErr maps a failure to read a table's state to a 404 when the
+// run holds no state of the table.
+func tableStateErr(err error, table, run string) error {
+	if errors.Is(err, backupformat.ErrTableNotInRun) || errors.Is(err, backupformat.ErrNotFound) {
+		return errStatus(http.StatusNotFound, "not_found", "table "+table+" is not in run "+run)
 	}
-	for _, c := range cols {
-		if s, ok := m[c].(string); ok && strings.HasPrefix(strings.ToLower(s), prefix) {
-			return true
-		}
-	}
-	return false
+	return err
 }
 
 // downloadRecord answers one record's JSON as of the run, as a download.
@@ -267,22 +240,11 @@ func (a *App) downloadRecord(w http.ResponseWriter, r *http.Request) error {
 	if !(guid.Valid(id) && id == strings.ToLower(id)) {
 		return bad("recordId", "must be a GUID")
 	}
-	var found json.RawMessage
-	errStop := errors.New("stop")
-	err = backupformat.TableState(r.Context(), a.backup.Blobs(), run.Environment, run.ID, table, func(rec backupformat.Record) error {
-		if strings.ToLower(rec.ID) == id {
-			found = rec.Data
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		if errors.Is(err, backupformat.ErrNotFound) {
-			return errStatus(http.StatusNotFound, "not_found", "table "+table+" is not in run "+run.ID)
-		}
-		return err
+	found, ok, err := backupformat.FindRecord(r.Context(), a.backup.Blobs(), run.Environment, run.ID, table, id)
+	if err != nil {
+		return tableStateErr(err, table, run.ID)
 	}
-	if found == nil {
+	if !ok {
 		return errStatus(http.StatusNotFound, "not_found", "record "+id+" is not in table "+table+" as of run "+run.ID)
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="`+table+"-"+id+`.json"`)

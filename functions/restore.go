@@ -23,5 +23,5 @@ func (a *App) restoreRecords(ctx context.Context, inv *customhandler.Invocation)
 	if err := a.restore.Handle(ctx, msg, max(m.DeliveryCount, 1)); err != nil {
 		return nil, err
 	}
-	return &customhandler.Result{Logs: []string{"restore " + msg.Job + " " + msg.Step}}, nil
+	return &customhandler.Result{Logs: []string{"restore " + msg.Job + " " + string(msg.Step)}}, nil
 }

@@ -175,12 +175,11 @@ func (a *App) exportTable(w http.ResponseWriter, r *http.Request) error {
 		return bad("format", "csv or json")
 	}
 	blobs := a.backup.Blobs()
-	m, err := backupformat.ReadManifest(r.Context(), blobs, env, run)
-	if err != nil {
+	if err := backupformat.NewRunReader(blobs, env, run).CheckTable(r.Context(), table); err != nil {
+		if errors.Is(err, backupformat.ErrTableNotInRun) {
+			return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no state in run "+run)
+		}
 		return restoreError(err)
-	}
-	if tm := m.Table(table); tm == nil || tm.Status != backupformat.TableDone {
-		return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no state in run "+run)
 	}
 	ct := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8"}[format]
 	w.Header().Set("Content-Type", ct)
@@ -188,7 +187,7 @@ func (a *App) exportTable(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	// The status is sent: a failure mid-stream can only cut the body short.
-	if err := restore.Export(r.Context(), &restore.BackupSource{Blobs: blobs, Env: env, Run: run}, table, format, w); err != nil {
+	if err := backupformat.Export(r.Context(), blobs, env, run, table, backupformat.ExportFormat(format), w); err != nil {
 		a.log.ErrorContext(r.Context(), "export failed mid-stream", "requestId", requestID(r.Context()), "error", err.Error())
 	}
 	return nil

@@ -241,7 +241,7 @@ func (e *Engine) moveInlineFile(ctx context.Context, t *runstate.Task, id string
 		return nil, nil, fmt.Errorf("store %s of %s %s: %w", col, t.Table, id, err)
 	}
 	delete(fields, col)
-	fields[col+FileHashSuffix] = json.RawMessage(`"` + sum + `"`)
+	fields[backupformat.FileHashKey(col)] = json.RawMessage(`"` + sum + `"`)
 	out, err := json.Marshal(fields)
 	if err != nil {
 		return nil, nil, err
@@ -256,10 +256,6 @@ func (e *Engine) moveInlineFile(ctx context.Context, t *runstate.Task, id string
 	}
 	return out, ref, nil
 }
-
-// FileHashSuffix marks a column whose base64 content was moved to a file
-// blob: "documentbody@cloudbackup.sha256": "<hex>".
-const FileHashSuffix = "@cloudbackup.sha256"
 
 func (e *Engine) writeFileRefs(ctx context.Context, t *runstate.Task, n int, refs []backupformat.FileRef) (backupformat.BlobRef, error) {
 	data := backupformat.EncodeFileRefs(refs)

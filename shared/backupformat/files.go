@@ -12,7 +12,23 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
+
+// FileHashSuffix marks an inline file column (annotation.documentbody,
+// activitymimeattachment.body) whose base64 content the backup engine moved
+// to a file blob: the record holds "documentbody@cloudbackup.sha256": "<hex>"
+// instead of "documentbody".
+const FileHashSuffix = "@cloudbackup.sha256"
+
+// FileHashKey is the record key that replaces inline file column col.
+func FileHashKey(col string) string { return col + FileHashSuffix }
+
+// InlineFileColumn returns the column whose content key stands for, when key
+// is a FileHashKey.
+func InlineFileColumn(key string) (col string, ok bool) {
+	return strings.CutSuffix(key, FileHashSuffix)
+}
 
 // PutFile stores the content read from r in ContainerFiles under its sha256,
 // once: when a blob with that hash exists nothing is uploaded. The content is

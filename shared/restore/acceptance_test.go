@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // rowKey names a record of the simulator.
@@ -225,7 +226,7 @@ func deleteAll(t *testing.T, e *dataversesim.Env, keys []rowKey) {
 func countBy(rep []restore.RecordResult) map[string]int {
 	out := map[string]int{}
 	for _, r := range rep {
-		out[r.Kind+"/"+r.Status]++
+		out[string(r.Kind)+"/"+r.Status]++
 	}
 	return out
 }
@@ -276,7 +277,7 @@ func TestRestoreDeletedRecords(t *testing.T) {
 	}
 	deleteAll(t, e, keys)
 	start := time.Now()
-	j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true}})
+	j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true}})
 	t.Logf("restored %d records, %d links in %.2fs: %+v (throttled %d)", j.Counts.Created, j.Counts.Associations, time.Since(start).Seconds(), countBy(rep), j.Throttled)
 	if fl := failures(rep); len(fl) > 0 {
 		dumpRows(t, f, j.ID)

@@ -1,32 +1,28 @@
-// Package restore is the restore engine: it puts records of a backup run
-// back into the same or another Dataverse environment. It knows nothing
-// about the Functions host: functions/restore.go and functions/restoreapi.go
+// Package restore runs restore jobs: it puts records of a backup run back
+// into the same or another Dataverse environment. It knows nothing about
+// the Functions host: functions/restore.go and functions/restoreapi.go
 // decode requests and messages and call Engine.Start, Engine.Handle,
-// Engine.Job and the report and export functions.
+// Engine.Job, Engine.Cancel and the report functions. What a job writes is
+// decided by the planner, shared/restore/plan; this package owns the job:
+// its state machine, the writes, the report.
 //
-// A restore job goes through three steps, each a message on the restore
-// queue so no invocation runs long:
+// A restore job goes through three steps (Step), each a message on the
+// restore queue so no invocation runs long (engine.go: Start, Handle,
+// finish, Cancel; message.go):
 //
-//  1. plan (Engine.Start sends it): the state of each table as of the run
-//     is streamed from the backup (backupformat.TableState), the scope is
-//     applied (tables, record ids, a filter, deleted records = present at
-//     the run and absent now), related records are followed (lookups, N:N,
-//     notes; depth-limited), the live records are read to decide what each
-//     record gets under the conflict policy (create, update, skip,
-//     conflict), references are mapped to the target (same id, natural key
-//     for users, teams, business units and currencies, or the request's
-//     override map; unmapped ones are reported), and the writes are laid out
-//     as operations in chunks stored as blobs. A dry run stops here: every
-//     record's prediction and field-level diff is recorded and nothing is
-//     written.
-//  2. chunk n: the operations of one chunk are written, then the message of
-//     chunk n+1 is sent. Operations come in phases, each phase starting in a
-//     new chunk and chunks running one after the other: records (created
-//     without their lookups to records not restored yet), lookups patched
-//     (self-references and cycles such as account.primarycontactid <->
-//     contact.parentcustomerid), files and image columns, N:N associations,
-//     and last state (statecode/statuscode, which Dataverse refuses on
-//     create and which may make a record read-only).
+//  1. plan (planstep.go): the run and the runs it builds on are verified
+//     (backupformat.VerifyChain; verify.go hides damaged tables when the
+//     request accepts that), then plan.Build reads the backup
+//     (backupformat.RunReader) and the target (DataverseTarget, target.go:
+//     metadata once per table, live records by id in batched $filter
+//     requests) and returns the plan:
+//     operations in chunks, stored as blobs (jobblobs.go), and a prediction
+//     per record and association, stored as result rows. A dry run stops
+//     here: nothing is written.
+//  2. chunk n (execute.go): the operations of one chunk are written, then
+//     the message of chunk n+1 is sent. Phases (records, deferred lookups,
+//     files, N:N associations, state) start new chunks and chunks run one
+//     after the other.
 //  3. finish: counts, job status (succeeded, partial, failed).
 //
 // Writes go through $batch with one change set per record operation
@@ -35,14 +31,18 @@
 // InitialBatch), doubles after each batch answered without throttling up to
 // MaxBatch, and halves on a 429, whose Retry-After is honoured by sleeping
 // when short and otherwise by re-sending the chunk message with that delay.
+// Planning reads retry 429s and transient errors (live.go).
 //
-// Crash safety. Every operation's result is a row in Table Storage. Before a
-// batch is sent its operations are marked pending; a chunk that is
-// delivered again skips finished operations and retries pending ones.
-// Creates are PATCH with If-None-Match: * on a known id (the backed-up id,
-// or for restore-as-new an id derived from the job and the old id), so a
-// replayed create cannot make a second record: its 412 on a pending
-// operation means the earlier attempt got through. A chunk is leased with
-// an ETag-conditional update of the job row so a duplicate message does
-// not run the same chunk twice at once.
+// Crash safety. Every operation's result is a row in Table Storage
+// (store.go). Before a batch is sent its operations are marked pending; a
+// chunk that is delivered again skips finished operations and retries
+// pending ones. Creates are PATCH with If-None-Match: * on a known id (the
+// backed-up id, or for restore-as-new an id derived from the job and the
+// old id), so a replayed create cannot make a second record: its 412 on a
+// pending operation means the earlier attempt got through. A chunk is
+// leased with an ETag-conditional update of the job row so a duplicate
+// message does not run the same chunk twice at once.
+//
+// Reports (report.go) fold a record's later operations into one line per
+// record and association, as JSON or CSV.
 package restore

@@ -2,19 +2,16 @@ package restore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // Directory gives the engine a Dataverse client per identity of an
@@ -43,9 +40,11 @@ type Options struct {
 	// chunk's unfinished operations are marked failed and the job goes on
 	// (default 10).
 	MaxDeliveries int
-	// SourceFor opens the backup of a run (default: BackupSource on the
-	// engine's blobs).
-	SourceFor func(env, run string) Source
+	// SourceFor opens the backup of a run (default: a
+	// backupformat.RunReader on the engine's blobs).
+	SourceFor func(env, run string) plan.Source
+	// Target tunes how live records of the target are read.
+	Target TargetOptions
 	// AfterBatch, when set, is called after each batch was answered and
 	// before its results are stored; an error aborts the chunk (tests: the
 	// worst crash point).
@@ -92,7 +91,7 @@ func New(dir Directory, store *Store, blobs backupformat.Blobs, sender messaging
 	}
 	e := &Engine{opts: o, dir: dir, store: store, blobs: blobs, sender: sender}
 	if e.opts.SourceFor == nil {
-		e.opts.SourceFor = func(env, run string) Source { return &BackupSource{Blobs: blobs, Env: env, Run: run} }
+		e.opts.SourceFor = func(env, run string) plan.Source { return backupformat.NewRunReader(blobs, env, run) }
 	}
 	return e
 }
@@ -100,76 +99,21 @@ func New(dir Directory, store *Store, blobs backupformat.Blobs, sender messaging
 // Store returns the engine's job store.
 func (e *Engine) Store() *Store { return e.store }
 
-// Message is a restore queue message.
-type Message struct {
-	Job     string `json:"job"`
-	Step    string `json:"step"` // plan, chunk, finish
-	Chunk   int    `json:"chunk,omitempty"`
-	Attempt int    `json:"attempt,omitempty"`
-}
-
-// DecodeMessage parses a restore queue message.
-func DecodeMessage(b []byte) (Message, error) {
-	var m Message
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return m, fmt.Errorf("restore message: %w", err)
-	}
-	if !reID.MatchString(m.Job) || (m.Step != "plan" && m.Step != "chunk" && m.Step != "finish") || m.Chunk < 0 {
-		return m, errors.New("restore message: bad job, step or chunk")
-	}
-	return m, nil
-}
-
-func (e *Engine) send(ctx context.Context, m Message, delay time.Duration) error {
-	b, _ := json.Marshal(m)
-	id := fmt.Sprintf("%s-%s-%d-%d", m.Job, m.Step, m.Chunk, m.Attempt)
-	return e.sender.Send(ctx, messaging.QueueRestore, messaging.Message{ID: id, Body: b, Delay: delay})
-}
-
-func newJobID(now time.Time) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return "r" + now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
-}
-
-// LatestRun returns the newest finished (succeeded or partial) run of env.
-func LatestRun(ctx context.Context, b backupformat.Blobs, env string) (string, error) {
-	infos, err := b.List(ctx, backupformat.ContainerBackups, backupformat.EnvironmentPrefix(env)+"run/")
-	if err != nil {
-		return "", err
-	}
-	var runs []string
-	for _, in := range infos {
-		if strings.HasSuffix(in.Name, "/manifest.json") {
-			rest := strings.TrimPrefix(in.Name, backupformat.EnvironmentPrefix(env)+"run/")
-			runs = append(runs, strings.TrimSuffix(rest, "/manifest.json"))
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(runs)))
-	for _, r := range runs {
-		m, err := backupformat.ReadManifest(ctx, b, env, r)
-		if err == nil && (m.Status == "succeeded" || m.Status == "partial") {
-			return r, nil
-		}
-	}
-	return "", fmt.Errorf("%w: environment %s has no finished backup run", ErrNotFound, env)
-}
-
 // Start validates req, records the job and sends its plan message.
 func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 	if err := req.Normalize(); err != nil {
 		return nil, err
 	}
 	if req.Run == "" {
-		r, err := LatestRun(ctx, e.blobs, req.Environment)
+		r, err := backupformat.LatestRun(ctx, e.blobs, req.Environment)
 		if err != nil {
 			return nil, err
 		}
 		req.Run = r
-	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); err != nil {
-		return nil, fmt.Errorf("%w: run %s of %s: %v", ErrNotFound, req.Run, req.Environment, err)
+	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); errors.Is(err, backupformat.ErrNotFound) {
+		return nil, fmt.Errorf("%w: run %s of %s has no manifest (not finished, or deleted)", ErrNotFound, req.Run, req.Environment)
+	} else if err != nil {
+		return nil, err // unreadable (storage down, newer format): not a missing run
 	}
 	if err := e.checkFilterColumns(ctx, &req); err != nil {
 		return nil, err
@@ -183,7 +127,7 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 	if err := e.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}
-	if err := e.send(ctx, Message{Job: j.ID, Step: "plan"}, 0); err != nil {
+	if err := e.send(ctx, Message{Job: j.ID, Step: StepPlan}, 0); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -209,16 +153,21 @@ func (e *Engine) checkFilterColumns(ctx context.Context, req *Request) error {
 		return err
 	}
 	var errs []FieldError
-	for _, t := range sortedKeys(req.Scope.Filter) {
+	tables := make([]string, 0, len(req.Scope.Filter))
+	for t := range req.Scope.Filter {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	for _, t := range tables {
 		if !meta.has(t) {
 			continue
 		}
-		tm, err := meta.table(ctx, t)
+		tm, err := meta.Table(ctx, t)
 		if err != nil {
 			return err
 		}
 		for i, c := range req.Scope.Filter[t] {
-			if _, ok := tm.Attrs[c.Column]; !ok {
+			if !tm.HasColumn(c.Column) {
 				errs = append(errs, FieldError{fmt.Sprintf("scope.filter.%s[%d].column", t, i), fmt.Sprintf("table %s has no column %s", t, c.Column)})
 			}
 		}
@@ -247,131 +196,14 @@ func (e *Engine) Handle(ctx context.Context, m Message, delivery int) error {
 		return nil
 	}
 	switch m.Step {
-	case "plan":
+	case StepPlan:
 		return e.planStep(ctx, j, delivery)
-	case "chunk":
+	case StepChunk:
 		return e.chunkStep(ctx, j, m, delivery)
-	default:
+	case StepFinish:
 		return e.finish(ctx, j.ID, "")
 	}
-}
-
-func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
-	if j.Status != StatusQueued && j.Status != StatusPlanning {
-		return nil // planned already: a duplicate message
-	}
-	var req Request
-	if err := getJSON(ctx, e.blobs, requestBlob(j.ID), &req); err != nil {
-		return err
-	}
-	if j.Status == StatusQueued {
-		j.Status, j.StartedAt = StatusPlanning, e.opts.Now().UTC()
-		if err := e.store.UpdateJob(ctx, j); err != nil {
-			return err
-		}
-	}
-	fail := func(err error) error {
-		if delivery < e.opts.MaxDeliveries && isTransient(err) {
-			return err
-		}
-		_, uerr := e.store.ModifyJob(ctx, j.ID, func(x *Job) (bool, error) {
-			x.Status, x.Error, x.FinishedAt = StatusFailed, "plan: "+err.Error(), e.opts.Now().UTC()
-			x.Seconds = x.FinishedAt.Sub(x.CreatedAt).Seconds()
-			return true, nil
-		})
-		return uerr
-	}
-	reads := &planReads{} // counts the throttles of planning, for the job
-	clients, err := e.dir.Clients(ctx, req.Target)
-	if err != nil {
-		return fail(err)
-	}
-	if len(clients) == 0 {
-		return fail(fmt.Errorf("environment %s has no identity to write with", req.Target))
-	}
-	if req.Options.BypassBusinessLogic {
-		for _, c := range clients {
-			var ok bool
-			var why string
-			err := reads.retry(ctx, func() (err error) { ok, why, err = c.CanBypassBusinessLogic(ctx); return err })
-			var re *dataverse.ResponseError
-			if errors.As(err, &re) && re.StatusCode == 403 {
-				// An identity without roles may not even read its own
-				// roles: it certainly lacks the privilege.
-				return fail(&PermanentError{"bypassBusinessLogic was requested but an identity of the connection lacks prvBypassCustomBusinessLogic " +
-					"(System Administrator role): it may not read its security roles (" + err.Error() + "); nothing was written"})
-			}
-			if err != nil {
-				return fail(fmt.Errorf("check the bypass privilege: %w", err))
-			}
-			if !ok {
-				return fail(&PermanentError{"bypassBusinessLogic was requested but " + why + "; nothing was written"})
-			}
-		}
-	}
-	meta, err := newMetadata(ctx, clients[0], reads)
-	if err != nil {
-		return fail(err)
-	}
-	// The run and the runs it builds on must verify, unless the request
-	// accepts restoring only the intact tables.
-	src := e.opts.SourceFor(req.Environment, req.Run)
-	dmg, err := verifySource(ctx, e.blobs, req.Environment, req.Run)
-	if err != nil {
-		return fail(err)
-	}
-	if len(dmg.problems) > 0 {
-		if !req.ProceedIfDamaged {
-			return fail(&PermanentError{fmt.Sprintf("run %s fails verification (%s); nothing was restored: set proceedIfDamaged to restore the intact tables (damaged: %s)",
-				req.Run, dmg, strings.Join(dmg.tableList(), ", "))})
-		}
-		j.Notes = append(j.Notes, fmt.Sprintf("run %s fails verification (%s); tables left out: %s", req.Run, dmg, strings.Join(dmg.tableList(), ", ")))
-		src = intactSource{Source: src, skip: dmg.tables}
-	}
-	p := &planner{e: e, job: j, req: &req, src: src, meta: meta, c: clients[0],
-		srcT: map[string]map[string]*srec{}, liveT: map[string]map[string]map[string]json.RawMessage{},
-		chosen: map[string]*cand{}, unmapped: map[string]*Unmapped{}, fileCache: map[string]map[string]backupformat.FileRef{}}
-	chunks, phases, err := p.plan(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	if !req.DryRun {
-		for i, ch := range chunks {
-			if err := putJSON(ctx, e.blobs, chunkBlob(j.ID, i+1), ch); err != nil {
-				return err
-			}
-		}
-	}
-	if err := e.store.PutResults(ctx, j.ID, p.results); err != nil {
-		return err
-	}
-	var unm []Unmapped
-	for _, k := range sortedKeys(p.unmapped) {
-		unm = append(unm, *p.unmapped[k])
-	}
-	notes := j.Notes
-	j, err = e.store.ModifyJob(ctx, j.ID, func(x *Job) (bool, error) {
-		if x.Status != StatusPlanning {
-			return false, nil
-		}
-		x.Phases, x.Chunks, x.NextChunk = phases, len(chunks), 1
-		x.Counts.Unmapped = len(unm)
-		x.Unmapped = unm[:min(len(unm), 100)]
-		x.Notes = notes
-		x.Status = StatusRunning
-		x.Throttled += int(reads.throttled.Load())
-		if x.BatchSize == 0 {
-			x.BatchSize = e.opts.InitialBatch
-		}
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	if req.DryRun || len(chunks) == 0 {
-		return e.finish(ctx, j.ID, "")
-	}
-	return e.send(ctx, Message{Job: j.ID, Step: "chunk", Chunk: 1}, 0)
+	return fmt.Errorf("restore %s: unknown step %q", m.Job, m.Step)
 }
 
 // PermanentError is a failure retrying cannot fix.
@@ -399,7 +231,7 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 	ok := 0
 	for _, r := range recs {
 		switch r.Kind {
-		case KindAssociation:
+		case plan.KindAssociation:
 			if r.Status == ResCreated || r.Status == ResPredicted {
 				c.Associations++
 			}
@@ -408,7 +240,7 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 		}
 		switch r.Status {
 		case ResCreated:
-			if r.Kind != KindAssociation {
+			if r.Kind != plan.KindAssociation {
 				c.Created++
 			}
 			ok++
@@ -423,9 +255,9 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 			c.Failed++
 		case ResPredicted:
 			switch r.Action {
-			case "create":
+			case plan.ActionCreate:
 				c.Created++
-			case "update":
+			case plan.ActionUpdate:
 				c.Updated++
 			}
 			ok++

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 )
 
@@ -67,7 +68,7 @@ func (e *Engine) chunkStep(ctx context.Context, j *Job, m Message, delivery int)
 		_ = release(nil)
 		return err
 	}
-	var ops []Op
+	var ops []plan.Op
 	if err := getJSON(ctx, e.blobs, chunkBlob(j.ID, m.Chunk), &ops); err != nil {
 		_ = release(nil)
 		return err
@@ -137,10 +138,10 @@ type executor struct {
 	job       string
 	chunk     int
 	wo        *dataverse.WriteOptions
-	src       Source
+	src       plan.Source
 	mu        sync.Mutex
 	rows      map[string]*Result
-	queue     []Op
+	queue     []plan.Op
 	size      int
 	throttled int
 	deferFor  time.Duration
@@ -165,17 +166,17 @@ func (x *executor) run(ctx context.Context, clients []*dataverse.Client) error {
 
 // take removes the next batch from the queue: up to size operations of one
 // kind (a file upload goes alone).
-func (x *executor) take() []Op {
+func (x *executor) take() []plan.Op {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.err != nil || x.deferFor > 0 || len(x.queue) == 0 {
 		return nil
 	}
 	n := 1
-	if x.queue[0].Kind != KindFile {
+	if x.queue[0].Kind != plan.KindFile {
 		n = min(x.size, len(x.queue))
 		for i := 1; i < n; i++ {
-			if x.queue[i].Kind == KindFile {
+			if x.queue[i].Kind == plan.KindFile {
 				n = i
 				break
 			}
@@ -184,13 +185,13 @@ func (x *executor) take() []Op {
 			n = 1
 		}
 	}
-	b := append([]Op(nil), x.queue[:n]...)
+	b := append([]plan.Op(nil), x.queue[:n]...)
 	x.queue = x.queue[n:]
 	return b
 }
 
-func (x *executor) putBack(ops []Op) {
-	x.queue = append(append([]Op(nil), ops...), x.queue...)
+func (x *executor) putBack(ops []plan.Op) {
+	x.queue = append(append([]plan.Op(nil), ops...), x.queue...)
 }
 
 func (x *executor) setErr(err error) {
@@ -276,7 +277,7 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 			return
 		}
 		var final []Result
-		var again []Op
+		var again []plan.Op
 		x.mu.Lock()
 		throttledPart := false
 		for i, op := range ops {
@@ -315,12 +316,12 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 
 // outcome records the result of an operation in r; it returns an operation
 // to try again (a create whose inline lookups point at a missing record).
-func (x *executor) outcome(op Op, r *Result, err error, wasPending bool) *Op {
+func (x *executor) outcome(op plan.Op, r *Result, err error, wasPending bool) *plan.Op {
 	if err == nil {
 		switch {
-		case op.Kind == KindRecord && op.Action == "create", op.Kind == KindAssociation:
+		case op.Kind == plan.KindRecord && op.Action == plan.ActionCreate, op.Kind == plan.KindAssociation:
 			r.Status = ResCreated
-		case op.Kind == KindRecord:
+		case op.Kind == plan.KindRecord:
 			r.Status = ResUpdated
 		default:
 			r.Status = ResDone
@@ -337,17 +338,17 @@ func (x *executor) outcome(op Op, r *Result, err error, wasPending bool) *Op {
 	duplicate := status == http.StatusPreconditionFailed && (code == "0x80040237" || strings.Contains(msg, "already exists")) ||
 		strings.Contains(msg, "duplicate key")
 	switch {
-	case op.Kind == KindRecord && op.Action == "create" && duplicate, op.Kind == KindAssociation && duplicate:
+	case op.Kind == plan.KindRecord && op.Action == plan.ActionCreate && duplicate, op.Kind == plan.KindAssociation && duplicate:
 		if wasPending {
 			r.Status, r.Reason = ResCreated, "written by an earlier attempt of this job"
 		} else {
 			r.Status, r.Reason = ResSkipped, "created in the target after the job was planned"
 		}
 		return nil
-	case op.Kind == KindRecord && op.Action == "update" && status == http.StatusPreconditionFailed:
+	case op.Kind == plan.KindRecord && op.Action == plan.ActionUpdate && status == http.StatusPreconditionFailed:
 		r.Status, r.Reason = ResConflict, "changed in the target after the job was planned"
 		return nil
-	case op.Kind == KindRecord && len(op.Inline) > 0 && (code == dataverse.CodeObjectNotFound || strings.Contains(msg, "Does Not Exist")):
+	case op.Kind == plan.KindRecord && len(op.Inline) > 0 && (code == dataverse.CodeObjectNotFound || strings.Contains(msg, "Does Not Exist")):
 		retry := op
 		for k, v := range op.Inline {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s not set: the record is missing (%s)", strings.TrimSuffix(k, "@odata.bind"), v, msg))
@@ -357,33 +358,42 @@ func (x *executor) outcome(op Op, r *Result, err error, wasPending bool) *Op {
 	}
 	r.Status, r.Code, r.Message = ResFailed, code, msg
 	if r.Reason == "" {
-		r.Reason = op.Kind + " failed"
+		r.Reason = string(op.Kind) + " failed"
 	}
 	return nil
 }
 
-func (x *executor) body(op Op) []byte {
+// body is the body of a record operation with its inline lookups.
+func body(op plan.Op) ([]byte, error) {
 	if len(op.Inline) == 0 {
-		return op.Body
+		return op.Body, nil
 	}
 	m := map[string]json.RawMessage{}
-	_ = json.Unmarshal(op.Body, &m)
-	for k, v := range op.Inline {
-		m[k], _ = json.Marshal(v)
+	if err := json.Unmarshal(op.Body, &m); err != nil {
+		return nil, fmt.Errorf("operation %s: stored body: %w", op.Key, err)
 	}
-	b, _ := json.Marshal(m)
-	return b
+	for k, v := range op.Inline {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("operation %s: lookup %s: %w", op.Key, k, err)
+		}
+		m[k] = b
+	}
+	return json.Marshal(m)
 }
 
 // request is the HTTP request of a non-file operation.
-func (x *executor) request(c *dataverse.Client, op Op) dataverse.BatchRequest {
+func request(c *dataverse.Client, op plan.Op) (dataverse.BatchRequest, error) {
 	h := http.Header{}
 	switch op.Kind {
-	case KindAssociation:
-		b, _ := json.Marshal(map[string]string{"@odata.id": c.APIURL(dataverse.EntityPath(op.Assoc.TargetSet, op.Assoc.TargetID))})
-		return dataverse.BatchRequest{Method: http.MethodPost, Path: dataverse.EntityPath(op.Set, op.ID) + "/" + op.Assoc.Nav + "/$ref", Header: h, Body: b}
-	case KindRecord:
-		if op.Action == "create" {
+	case plan.KindAssociation:
+		b, err := json.Marshal(map[string]string{"@odata.id": c.APIURL(dataverse.EntityPath(op.Assoc.TargetSet, op.Assoc.TargetID))})
+		if err != nil {
+			return dataverse.BatchRequest{}, err
+		}
+		return dataverse.BatchRequest{Method: http.MethodPost, Path: dataverse.EntityPath(op.Set, op.ID) + "/" + op.Assoc.Nav + "/$ref", Header: h, Body: b}, nil
+	case plan.KindRecord:
+		if op.Action == plan.ActionCreate {
 			h.Set("If-None-Match", "*")
 		} else if op.IfMatch != "" {
 			h.Set("If-Match", op.IfMatch)
@@ -393,15 +403,19 @@ func (x *executor) request(c *dataverse.Client, op Op) dataverse.BatchRequest {
 	default:
 		h.Set("If-Match", "*")
 	}
-	return dataverse.BatchRequest{Method: http.MethodPatch, Path: dataverse.EntityPath(op.Set, op.ID), Header: h, Body: x.body(op)}
+	b, err := body(op)
+	if err != nil {
+		return dataverse.BatchRequest{}, err
+	}
+	return dataverse.BatchRequest{Method: http.MethodPatch, Path: dataverse.EntityPath(op.Set, op.ID), Header: h, Body: b}, nil
 }
 
 // send writes ops: a file alone, one request per op (OneByOne), or one
 // $batch with a change set per op. err is a failure of the whole call
 // (429 included); errs[i] the outcome of ops[i].
-func (x *executor) send(ctx context.Context, c *dataverse.Client, ops []Op) ([]error, error) {
+func (x *executor) send(ctx context.Context, c *dataverse.Client, ops []plan.Op) ([]error, error) {
 	errs := make([]error, len(ops))
-	if len(ops) == 1 && ops[0].Kind == KindFile {
+	if len(ops) == 1 && ops[0].Kind == plan.KindFile {
 		op := ops[0]
 		rc, err := x.src.OpenFile(ctx, op.File.SHA256)
 		if err != nil {
@@ -416,11 +430,14 @@ func (x *executor) send(ctx context.Context, c *dataverse.Client, ops []Op) ([]e
 	}
 	if x.e.opts.OneByOne {
 		for i, op := range ops {
-			r := x.request(c, op)
+			r, err := request(c, op)
+			if err != nil {
+				errs[i] = err // a broken chunk blob: this operation fails
+				continue
+			}
 			wo := *x.wo
 			wo.IfMatch, wo.IfNoneMatch = r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
-			var err error
-			if op.Kind == KindAssociation {
+			if op.Kind == plan.KindAssociation {
 				err = c.Associate(ctx, op.Set, op.ID, op.Assoc.Nav, op.Assoc.TargetSet, op.Assoc.TargetID, x.wo)
 			} else {
 				err = c.Upsert(ctx, op.Set, op.ID, json.RawMessage(r.Body), &wo)
@@ -432,18 +449,29 @@ func (x *executor) send(ctx context.Context, c *dataverse.Client, ops []Op) ([]e
 		}
 		return errs, nil
 	}
-	sets := make([]dataverse.ChangeSet, len(ops))
+	// A broken chunk blob fails its operation; the others are sent.
+	var sets []dataverse.ChangeSet
+	var sent []int // index in ops of each change set
 	for i, op := range ops {
-		sets[i] = dataverse.ChangeSet{x.request(c, op)}
+		r, err := request(c, op)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		sets = append(sets, dataverse.ChangeSet{r})
+		sent = append(sent, i)
+	}
+	if len(sets) == 0 {
+		return errs, nil
 	}
 	res, err := c.ExecuteBatch(ctx, sets, &dataverse.BatchOptions{Write: x.wo})
 	if err != nil {
 		return nil, err
 	}
-	for i := range ops {
-		errs[i] = res[i].Err
-		if errors.Is(res[i].Err, dataverse.ErrBatchNotRun) {
-			return nil, fmt.Errorf("$batch answer ended before change set %d: %w", i+1, dataverse.ErrBatchNotRun)
+	for k, i := range sent {
+		errs[i] = res[k].Err
+		if errors.Is(res[k].Err, dataverse.ErrBatchNotRun) {
+			return nil, fmt.Errorf("$batch answer ended before change set %d: %w", k+1, dataverse.ErrBatchNotRun)
 		}
 	}
 	return errs, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // TestKilledRestoreResumes: the invocation dies after Dataverse answered a
@@ -29,7 +30,7 @@ func TestKilledRestoreResumes(t *testing.T) {
 	f.backup(ctx)
 	ids := e.IDs("account")[:40]
 	n := e.Count("account")
-	j, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Policy: restore.PolicyRestoreAsNew, Scope: restore.Scope{Records: map[string][]string{"account": ids}}})
+	j, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Policy: plan.PolicyRestoreAsNew, Scope: plan.Scope{Records: map[string][]string{"account": ids}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestThrottledRestoreLosesNothing(t *testing.T) {
 	before := takeSnapshot(e, keys)
 	deleteAll(t, e, keys)
 	e.SetLimits(dataversesim.Limits{Enabled: true, Window: time.Second, MaxRequests: 4})
-	j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true, Tables: []string{"account", "contact", "annotation", "task"}}})
+	j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true, Tables: []string{"account", "contact", "annotation", "task"}}})
 	e.SetLimits(dataversesim.Limits{})
 	if j.Status != restore.StatusSucceeded {
 		t.Fatalf("job %s %s %v", j.Status, j.Error, failures(rep))
@@ -110,7 +111,7 @@ func TestTransientFaultsRetriedInRestore(t *testing.T) {
 	e.InjectFault(dataversesim.Fault{Kind: dataversesim.Fault429, Count: 2, Method: "GET", Path: "EntityDefinitions"})
 	e.InjectFault(dataversesim.Fault{Kind: dataversesim.Fault500, Count: 2, Method: "POST", Path: "$batch"})
 	e.InjectFault(dataversesim.Fault{Kind: dataversesim.FaultReset, Count: 1, Method: "POST", Path: "$batch"})
-	j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true, Tables: []string{"account", "contact", "task"}}})
+	j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true, Tables: []string{"account", "contact", "task"}}})
 	if j.Status != restore.StatusSucceeded {
 		t.Fatalf("job %s %s %v", j.Status, j.Error, failures(rep))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -91,14 +92,7 @@ func (d *dir) Clients(_ context.Context, id string) ([]*dataverse.Client, error)
 	var out []*dataverse.Client
 	apps := d.sim.SecretClients()
 	for _, app := range apps[:min(max(d.ids, 1), len(apps))] {
-		cred, err := azidentity.NewClientSecretCredential(d.sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-			ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: d.sim.AuthorityHost}, Transport: d.sim.Client()},
-			DisableInstanceDiscovery: true,
-		})
-		if err != nil {
-			return nil, err
-		}
-		c, err := dataverse.NewClient(e.URL(), cred, &dataverse.ClientOptions{ExtraCA: d.sim.CAPEM()})
+		c, err := simClient(d.sim, e.URL(), app, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -106,6 +100,22 @@ func (d *dir) Clients(_ context.Context, id string) ([]*dataverse.Client, error)
 	}
 	d.clients[id] = out
 	return out, nil
+}
+
+// simClient is a client of the simulated environment at url acting as app,
+// through rt (default: a transport that trusts the simulator's CA).
+func simClient(sim *dataversesim.Server, url string, app dataversesim.AppClient, rt http.RoundTripper) (*dataverse.Client, error) {
+	cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if rt == nil {
+		return dataverse.NewClient(url, cred, &dataverse.ClientOptions{ExtraCA: sim.CAPEM()})
+	}
+	return dataverse.NewClient(url, cred, &dataverse.ClientOptions{Transport: rt})
 }
 
 type fixture struct {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // TestRestoreRefusesARunThatFailsVerification: one page of contact in the
@@ -47,7 +48,7 @@ func TestRestoreRefusesARunThatFailsVerification(t *testing.T) {
 		}
 	}
 	nAcc, nCon := e.Count("account"), e.Count("contact")
-	scope := restore.Scope{Tables: []string{"account", "contact"}, Deleted: true}
+	scope := plan.Scope{Tables: []string{"account", "contact"}, Deleted: true}
 
 	j, _ := f.restore(ctx, restore.Request{Run: run2, Scope: scope})
 	if j.Status != restore.StatusFailed || !strings.Contains(j.Error, "fails verification") || !strings.Contains(j.Error, bad) || !strings.Contains(j.Error, "proceedIfDamaged") {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // TestSucceededJobCarriesNoStaleError: a job that carried the error of an
@@ -16,7 +17,7 @@ func TestSucceededJobCarriesNoStaleError(t *testing.T) {
 	run := f.backup(ctx)
 	id := f.demo.IDs("account")[0]
 	j, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Run: run,
-		Scope: restore.Scope{Tables: []string{"account"}, Records: map[string][]string{"account": {id}}}})
+		Scope: plan.Scope{Tables: []string{"account"}, Records: map[string][]string{"account": {id}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

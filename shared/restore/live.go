@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 )
+
+// maxPlanWait bounds one Retry-After slept while planning (reads only).
+const maxPlanWait = 30 * time.Second
 
 // planRetry retries the reads of planning (they are idempotent): transient
 // failures back off, throttles wait their Retry-After up to maxPlanWait (a
@@ -23,9 +27,6 @@ var planRetry = retry.Policy{Attempts: 8, Base: 200 * time.Millisecond, Cap: 5 *
 		}
 		return dataverse.Decide(err)
 	}}
-
-// maxPlanWait bounds one Retry-After slept while planning (reads only).
-const maxPlanWait = 30 * time.Second
 
 // planReads runs the reads of one planning step through planRetry and
 // counts the throttles they met, for the job's Throttled.
@@ -41,10 +42,10 @@ func (r *planReads) retry(ctx context.Context, fn func() error) error {
 	return err
 }
 
-// readAll reads every record of a live table (cols empty: all columns, with
-// annotations) and calls fn with the id and the raw record.
-func readAll(ctx context.Context, r *planReads, c *dataverse.Client, t *tableMeta, cols []string, fn func(id string, raw json.RawMessage) error) error {
-	link := dataverse.CollectionQuery(t.Set, cols, "")
+// readPages reads every page of a collection query (built with
+// dataverse.CollectionQuery), each page with retries, and calls fn with
+// each record.
+func readPages(ctx context.Context, r *planReads, c *dataverse.Client, link string, fn func(rec map[string]json.RawMessage) error) error {
 	for link != "" {
 		var recs []json.RawMessage
 		var pg dataverse.Page
@@ -63,11 +64,9 @@ func readAll(ctx context.Context, r *planReads, c *dataverse.Client, t *tableMet
 		for _, raw := range recs {
 			var m map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &m); err != nil {
-				return err
+				return fmt.Errorf("a record is not a JSON object: %w", err)
 			}
-			var id string
-			_ = json.Unmarshal(m[t.PrimaryID], &id)
-			if err := fn(lower(id), raw); err != nil {
+			if err := fn(m); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 func byKey(rep []restore.RecordResult) map[string]restore.RecordResult {
@@ -39,8 +40,8 @@ func TestFieldLevelRestore(t *testing.T) {
 	if err := e.Update("account", id, map[string]any{"name": "Renamed", "telephone1": "000", "websiteurl": "https://new.example"}); err != nil {
 		t.Fatal(err)
 	}
-	j, rep := f.restore(ctx, restore.Request{Policy: restore.PolicyOverwrite,
-		Scope: restore.Scope{Records: map[string][]string{"account": {id}}, Fields: map[string][]string{"account": {"name", "telephone1"}}}})
+	j, rep := f.restore(ctx, restore.Request{Policy: plan.PolicyOverwrite,
+		Scope: plan.Scope{Records: map[string][]string{"account": {id}}, Fields: map[string][]string{"account": {"name", "telephone1"}}}})
 	if j.Status != restore.StatusSucceeded || j.Counts.Updated != 1 {
 		t.Fatalf("job %s, counts %+v, report %+v", j.Status, j.Counts, rep)
 	}
@@ -70,7 +71,7 @@ func TestCrossEnvironmentRestore(t *testing.T) {
 	src, dst := f.demo, f.sim.Env("second")
 	f.backup(ctx)
 	ids := src.IDs("account")[:12]
-	j, rep := f.restore(ctx, restore.Request{Target: f.second, Scope: restore.Scope{Records: map[string][]string{"account": ids}}})
+	j, rep := f.restore(ctx, restore.Request{Target: f.second, Scope: plan.Scope{Records: map[string][]string{"account": ids}}})
 	if j.Status == restore.StatusFailed {
 		t.Fatalf("job failed: %s", j.Error)
 	}
@@ -143,7 +144,7 @@ func TestDryRunPredictsRealRun(t *testing.T) {
 	if err := e.Update("account", changed, map[string]any{"telephone1": "changed"}); err != nil {
 		t.Fatal(err)
 	}
-	req := restore.Request{Policy: restore.PolicyOverwrite, Scope: restore.Scope{Tables: []string{"account", "contact", "annotation", "task"}}}
+	req := restore.Request{Policy: plan.PolicyOverwrite, Scope: plan.Scope{Tables: []string{"account", "contact", "annotation", "task"}}}
 	v0 := e.Version()
 	req.DryRun = true
 	dj, pred := f.restore(ctx, req)
@@ -162,7 +163,7 @@ func TestDryRunPredictsRealRun(t *testing.T) {
 	if j.Status != restore.StatusSucceeded {
 		t.Fatalf("real run %s: %s %v", j.Status, j.Error, failures(real))
 	}
-	want := map[string]string{"create": restore.ResCreated, "update": restore.ResUpdated, "skip": restore.ResSkipped, "conflict": restore.ResConflict, "associate": restore.ResCreated}
+	want := map[plan.Action]string{plan.ActionCreate: restore.ResCreated, plan.ActionUpdate: restore.ResUpdated, plan.ActionSkip: restore.ResSkipped, plan.ActionConflict: restore.ResConflict, plan.ActionAssociate: restore.ResCreated}
 	r := byKey(real)
 	mismatch := 0
 	for k, pr := range p {
@@ -202,7 +203,7 @@ func TestCycleAndSelfReference(t *testing.T) {
 	f.backup(ctx)
 	before := takeSnapshot(e, keys)
 	deleteAll(t, e, keys)
-	j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true, Tables: []string{"account", "contact"}}})
+	j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true, Tables: []string{"account", "contact"}}})
 	if j.Status != restore.StatusSucceeded {
 		t.Fatalf("job %s %s %v", j.Status, j.Error, failures(rep))
 	}
@@ -238,11 +239,11 @@ func TestConflictPolicies(t *testing.T) {
 	must(t, e.Update("account", changed, map[string]any{"name": "Changed after backup"}))
 	row := get(t, e, "account", deleted)
 	must(t, e.Delete("account", deleted))
-	scope := restore.Scope{Records: map[string][]string{"account": {changed, deleted, same}}}
+	scope := plan.Scope{Records: map[string][]string{"account": {changed, deleted, same}}}
 	status := func(rep []restore.RecordResult, id string) string { return byKey(rep)["account/"+id].Status }
 
 	t.Run("skip-existing", func(t *testing.T) {
-		_, rep := f.restore(ctx, restore.Request{Policy: restore.PolicySkipExisting, Scope: scope})
+		_, rep := f.restore(ctx, restore.Request{Policy: plan.PolicySkipExisting, Scope: scope})
 		if status(rep, changed) != restore.ResSkipped || status(rep, deleted) != restore.ResCreated || status(rep, same) != restore.ResSkipped {
 			t.Errorf("report %+v", rep)
 		}
@@ -252,7 +253,7 @@ func TestConflictPolicies(t *testing.T) {
 	})
 	must(t, e.Delete("account", deleted))
 	t.Run("if-unchanged-since-backup", func(t *testing.T) {
-		_, rep := f.restore(ctx, restore.Request{Policy: restore.PolicyIfUnchanged, Scope: scope})
+		_, rep := f.restore(ctx, restore.Request{Policy: plan.PolicyIfUnchanged, Scope: scope})
 		if status(rep, changed) != restore.ResConflict || status(rep, deleted) != restore.ResCreated || status(rep, same) != restore.ResSkipped {
 			t.Errorf("report %+v", rep)
 		}
@@ -261,7 +262,7 @@ func TestConflictPolicies(t *testing.T) {
 		}
 	})
 	t.Run("overwrite", func(t *testing.T) {
-		_, rep := f.restore(ctx, restore.Request{Policy: restore.PolicyOverwrite, Scope: scope})
+		_, rep := f.restore(ctx, restore.Request{Policy: plan.PolicyOverwrite, Scope: scope})
 		if status(rep, changed) != restore.ResUpdated || status(rep, same) != restore.ResSkipped {
 			t.Errorf("report %+v", rep)
 		}
@@ -277,8 +278,8 @@ func TestConflictPolicies(t *testing.T) {
 				contacts = append(contacts, c)
 			}
 		}
-		j, rep := f.restore(ctx, restore.Request{Policy: restore.PolicyRestoreAsNew,
-			Scope: restore.Scope{Records: map[string][]string{"account": {same}, "contact": contacts}}})
+		j, rep := f.restore(ctx, restore.Request{Policy: plan.PolicyRestoreAsNew,
+			Scope: plan.Scope{Records: map[string][]string{"account": {same}, "contact": contacts}}})
 		if j.Status != restore.StatusSucceeded || e.Count("account") != n+1 {
 			t.Fatalf("job %s, accounts %d -> %d, %v", j.Status, n, e.Count("account"), failures(rep))
 		}

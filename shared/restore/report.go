@@ -8,25 +8,27 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // RecordResult is one line of a job's report: a record (with the outcome of
 // its later steps folded in) or an N:N association.
 type RecordResult struct {
-	Kind   string `json:"kind"` // record or association
-	Table  string `json:"table"`
-	Source string `json:"sourceId"`
-	ID     string `json:"targetId"`
+	Kind   plan.Kind `json:"kind"` // record or association
+	Table  string    `json:"table"`
+	Source string    `json:"sourceId"`
+	ID     string    `json:"targetId"`
 	// Action is what the plan decided (create, update, skip, conflict,
 	// associate, fail); for a dry run the prediction.
-	Action   string      `json:"action"`
-	Status   string      `json:"status"`
-	Reason   string      `json:"reason,omitempty"`
-	Code     string      `json:"code,omitempty"`
-	Message  string      `json:"message,omitempty"`
-	Warnings []string    `json:"warnings,omitempty"`
-	Diff     []FieldDiff `json:"diff,omitempty"`
-	Files    int         `json:"files,omitempty"`
+	Action   plan.Action      `json:"action"`
+	Status   string           `json:"status"`
+	Reason   string           `json:"reason,omitempty"`
+	Code     string           `json:"code,omitempty"`
+	Message  string           `json:"message,omitempty"`
+	Warnings []string         `json:"warnings,omitempty"`
+	Diff     []plan.FieldDiff `json:"diff,omitempty"`
+	Files    int              `json:"files,omitempty"`
 	// Steps lists the later operations and their status (patch, file, state).
 	Steps []string `json:"steps,omitempty"`
 }
@@ -38,12 +40,12 @@ func (e *Engine) Report(ctx context.Context, id string) ([]RecordResult, error) 
 	var later []Result
 	err := e.store.Results(ctx, id, "", func(r Result) error {
 		switch r.Kind {
-		case KindAssociation:
-			assoc = append(assoc, RecordResult{Kind: KindAssociation, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict,
+		case plan.KindAssociation:
+			assoc = append(assoc, RecordResult{Kind: plan.KindAssociation, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict,
 				Status: r.Status, Reason: r.Reason, Code: r.Code, Message: r.Message})
-		case KindRecord:
+		case plan.KindRecord:
 			k := r.Table + "|" + r.Source
-			byRec[k] = &RecordResult{Kind: KindRecord, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict, Status: r.Status,
+			byRec[k] = &RecordResult{Kind: plan.KindRecord, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict, Status: r.Status,
 				Reason: r.Reason, Code: r.Code, Message: r.Message, Warnings: r.Warnings, Diff: r.Diff}
 		default:
 			later = append(later, r)
@@ -58,16 +60,13 @@ func (e *Engine) Report(ctx context.Context, id string) ([]RecordResult, error) 
 		if rr == nil {
 			continue
 		}
-		step := r.Kind
-		if r.Kind == KindFile {
-			if r.Status == ResDone || r.Status == ResPredicted {
-				rr.Files++
-			}
+		if r.Kind == plan.KindFile && (r.Status == ResDone || r.Status == ResPredicted) {
+			rr.Files++
 		}
-		rr.Steps = append(rr.Steps, step+":"+r.Status)
+		rr.Steps = append(rr.Steps, string(r.Kind)+":"+r.Status)
 		if r.Status == ResFailed {
 			rr.Status = ResFailed
-			rr.Code, rr.Message = r.Code, r.Kind+": "+r.Message
+			rr.Code, rr.Message = r.Code, string(r.Kind)+": "+r.Message
 			if rr.Reason == "" {
 				rr.Reason = r.Reason
 			}
@@ -76,7 +75,12 @@ func (e *Engine) Report(ctx context.Context, id string) ([]RecordResult, error) 
 		}
 	}
 	out := make([]RecordResult, 0, len(byRec)+len(assoc))
-	for _, k := range sortedKeys(byRec) {
+	keys := make([]string, 0, len(byRec))
+	for k := range byRec {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		out = append(out, *byRec[k])
 	}
 	sort.SliceStable(assoc, func(i, j int) bool { return assoc[i].Table+assoc[i].Source < assoc[j].Table+assoc[j].Source })
@@ -97,7 +101,7 @@ func WriteCSV(w io.Writer, rs []RecordResult) error {
 		for _, d := range r.Diff {
 			fields = append(fields, d.Field)
 		}
-		if err := cw.Write([]string{r.Kind, r.Table, r.Source, r.ID, r.Action, r.Status, r.Reason, r.Code, csvSafe(r.Message),
+		if err := cw.Write([]string{string(r.Kind), r.Table, r.Source, r.ID, string(r.Action), r.Status, r.Reason, r.Code, csvSafe(r.Message),
 			csvSafe(strings.Join(r.Warnings, "; ")), strings.Join(fields, " "), strconv.Itoa(r.Files), strings.Join(r.Steps, " ")}); err != nil {
 			return err
 		}

@@ -1,34 +1,14 @@
 package restore
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
-
-// Conflict policies.
-const (
-	// PolicySkipExisting creates missing records and leaves existing ones.
-	PolicySkipExisting = "skip-existing"
-	// PolicyOverwrite creates missing records and updates existing ones
-	// (all fields, or Scope.Fields only).
-	PolicyOverwrite = "overwrite"
-	// PolicyIfUnchanged updates an existing record only when its version is
-	// not newer than the backup's (otherwise: conflict); creates missing ones.
-	PolicyIfUnchanged = "if-unchanged-since-backup"
-	// PolicyRestoreAsNew creates every record with a new id; lookups, notes
-	// and N:N links between restored records point at the new ids.
-	PolicyRestoreAsNew = "restore-as-new"
-)
-
-// Policies lists the conflict policies.
-func Policies() []string {
-	return []string{PolicySkipExisting, PolicyOverwrite, PolicyIfUnchanged, PolicyRestoreAsNew}
-}
 
 // Request is a restore job as asked for (the body of POST /api/restores).
 type Request struct {
@@ -36,53 +16,18 @@ type Request struct {
 	Environment string `json:"environment"`
 	Run         string `json:"run"`
 	// Target is the environment written to; empty means Environment.
-	Target string `json:"target,omitempty"`
-	Scope  Scope  `json:"scope"`
-	// Policy is one of Policies(); default skip-existing.
-	Policy  string     `json:"policy,omitempty"`
-	Options JobOptions `json:"options"`
-	DryRun  bool       `json:"dryRun,omitempty"`
+	Target string     `json:"target,omitempty"`
+	Scope  plan.Scope `json:"scope"`
+	// Policy is one of plan.Policies(); default skip-existing.
+	Policy  plan.Policy `json:"policy,omitempty"`
+	Options JobOptions  `json:"options"`
+	DryRun  bool        `json:"dryRun,omitempty"`
 	// Mapping overrides reference mapping: table -> source id -> target id.
 	Mapping map[string]map[string]string `json:"mapping,omitempty"`
 	// ProceedIfDamaged restores the tables that verify when the run (or a
 	// run it builds on) fails verification; without it such a job fails
 	// before anything is written, naming the damaged blobs.
 	ProceedIfDamaged bool `json:"proceedIfDamaged,omitempty"`
-}
-
-// Scope selects what is restored.
-type Scope struct {
-	// Tables limits the restore to these tables (logical names); empty means
-	// every table of the run except reference data (users, teams, business
-	// units, roles, currencies, organization), which is mapped, not written.
-	Tables []string `json:"tables,omitempty"`
-	// Records restores only these ids (table -> ids).
-	Records map[string][]string `json:"records,omitempty"`
-	// Filter keeps only records matching every condition (table -> conditions).
-	Filter map[string][]Condition `json:"filter,omitempty"`
-	// Deleted restores only records present at the run and absent now.
-	Deleted bool `json:"deleted,omitempty"`
-	// Fields restores only these columns of existing records (table ->
-	// columns); missing records are created whole.
-	Fields map[string][]string `json:"fields,omitempty"`
-	// Related follows lookups and N:N links from the chosen records to
-	// records missing in the target, up to Depth levels (0: off).
-	Related *Related `json:"related,omitempty"`
-}
-
-// Related configures related-record following.
-type Related struct {
-	Depth        int  `json:"depth"`
-	Lookups      bool `json:"lookups"`
-	Associations bool `json:"associations"`
-}
-
-// Condition is one filter test on a backed-up column.
-type Condition struct {
-	Column string `json:"column"`
-	// Op: eq, ne, contains, startswith, gt, ge, lt, le, null, notnull.
-	Op    string          `json:"op"`
-	Value json.RawMessage `json:"value,omitempty"`
 }
 
 // JobOptions of a job. Pointers default to true when absent.
@@ -108,16 +53,13 @@ type JobOptions struct {
 
 func on(b *bool) bool { return b == nil || *b }
 
-// ReferenceTables are mapped across environments, never written.
-var ReferenceTables = map[string]string{
-	"systemuser":          "domainname",
-	"team":                "name",
-	"businessunit":        "name",
-	"transactioncurrency": "isocurrencycode",
+// planRequest is what the planner is given of the job.
+func (r *Request) planRequest(job string, chunkSize int) plan.Request {
+	o := r.Options
+	return plan.Request{Job: job, Run: r.Run, Policy: r.Policy, Scope: r.Scope, Mapping: r.Mapping, ChunkSize: chunkSize,
+		Options: plan.Options{KeepCreatedOn: on(o.KeepCreatedOn), Owner: on(o.Owner), State: on(o.State), Notes: on(o.Notes),
+			Files: on(o.Files), Associations: on(o.Associations)}}
 }
-
-// notRestored are tables a whole-environment restore leaves out.
-var notRestored = map[string]bool{"organization": true, "role": true, "systemuser": true, "team": true, "businessunit": true, "transactioncurrency": true}
 
 var reID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 var reName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,99}$`)
@@ -155,14 +97,14 @@ func (r *Request) Normalize() error {
 		add("target", "not an environment id")
 	}
 	if r.Policy == "" {
-		r.Policy = PolicySkipExisting
+		r.Policy = plan.PolicySkipExisting
 	}
-	ok := false
-	for _, p := range Policies() {
-		ok = ok || p == r.Policy
-	}
-	if !ok {
-		add("policy", "one of "+strings.Join(Policies(), ", "))
+	if !r.Policy.Valid() {
+		var names []string
+		for _, p := range plan.Policies() {
+			names = append(names, string(p))
+		}
+		add("policy", "one of "+strings.Join(names, ", "))
 	}
 	for _, t := range r.Scope.Tables {
 		if !reName.MatchString(t) {
@@ -206,7 +148,7 @@ func (r *Request) Normalize() error {
 	if r.Scope.Related != nil && (r.Scope.Related.Depth < 0 || r.Scope.Related.Depth > 5) {
 		add("scope.related.depth", "between 0 and 5")
 	}
-	if r.Policy == PolicyRestoreAsNew && len(r.Scope.Fields) > 0 {
+	if r.Policy == plan.PolicyRestoreAsNew && len(r.Scope.Fields) > 0 {
 		add("scope.fields", "field-level restore needs an existing record; not with restore-as-new")
 	}
 	for t, m := range r.Mapping {
@@ -221,85 +163,4 @@ func (r *Request) Normalize() error {
 		return &ValidationError{Errors: errs}
 	}
 	return nil
-}
-
-// match applies the conditions to a record's fields.
-func match(fields map[string]json.RawMessage, conds []Condition) bool {
-	for _, c := range conds {
-		v, has := fields[c.Column]
-		if !has {
-			v, has = fields["_"+c.Column+"_value"]
-		}
-		isNull := !has || string(v) == "null"
-		switch c.Op {
-		case "null":
-			if !isNull {
-				return false
-			}
-			continue
-		case "notnull":
-			if isNull {
-				return false
-			}
-			continue
-		}
-		if isNull {
-			if c.Op == "ne" {
-				continue
-			}
-			return false
-		}
-		cmp, comparable := compareJSON(v, c.Value)
-		switch c.Op {
-		case "eq":
-			if !comparable || cmp != 0 {
-				return false
-			}
-		case "ne":
-			if comparable && cmp == 0 {
-				return false
-			}
-		case "gt", "ge", "lt", "le":
-			if !comparable || !(c.Op == "gt" && cmp > 0 || c.Op == "ge" && cmp >= 0 || c.Op == "lt" && cmp < 0 || c.Op == "le" && cmp <= 0) {
-				return false
-			}
-		case "contains", "startswith":
-			var s, sub string
-			if json.Unmarshal(v, &s) != nil || json.Unmarshal(c.Value, &sub) != nil {
-				return false
-			}
-			s, sub = strings.ToLower(s), strings.ToLower(sub)
-			if c.Op == "contains" && !strings.Contains(s, sub) || c.Op == "startswith" && !strings.HasPrefix(s, sub) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// compareJSON compares two JSON scalars of the same kind (numbers
-// numerically, strings case-insensitively).
-func compareJSON(a, b json.RawMessage) (int, bool) {
-	var fa, fb float64
-	if json.Unmarshal(a, &fa) == nil && json.Unmarshal(b, &fb) == nil {
-		switch {
-		case fa < fb:
-			return -1, true
-		case fa > fb:
-			return 1, true
-		}
-		return 0, true
-	}
-	var sa, sb string
-	if json.Unmarshal(a, &sa) == nil && json.Unmarshal(b, &sb) == nil {
-		return strings.Compare(strings.ToLower(sa), strings.ToLower(sb)), true
-	}
-	var ba, bb bool
-	if json.Unmarshal(a, &ba) == nil && json.Unmarshal(b, &bb) == nil {
-		if ba == bb {
-			return 0, true
-		}
-		return 1, true
-	}
-	return 0, false
 }

@@ -12,13 +12,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // chain makes account <- contact (parentcustomerid) <- task
@@ -95,7 +92,7 @@ func TestRestoreRelatedRecords(t *testing.T) {
 
 	t.Run("no following", func(t *testing.T) {
 		defer wipe(e, all...)
-		j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Records: map[string][]string{"contact": {con}}}})
+		j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Records: map[string][]string{"contact": {con}}}})
 		if j.Status != restore.StatusSucceeded || j.Counts.Created != 1 {
 			t.Fatalf("job %s (%s), counts %+v, report %+v", j.Status, j.Error, j.Counts, rep)
 		}
@@ -115,8 +112,8 @@ func TestRestoreRelatedRecords(t *testing.T) {
 
 	t.Run("depth 1", func(t *testing.T) {
 		defer wipe(e, all...)
-		j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Records: map[string][]string{"task": {task}},
-			Related: &restore.Related{Depth: 1, Lookups: true}}})
+		j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Records: map[string][]string{"task": {task}},
+			Related: &plan.Related{Depth: 1, Lookups: true}}})
 		if j.Status != restore.StatusSucceeded || j.Counts.Created != 2 {
 			t.Fatalf("job %s (%s), counts %+v, report %+v", j.Status, j.Error, j.Counts, rep)
 		}
@@ -136,8 +133,8 @@ func TestRestoreRelatedRecords(t *testing.T) {
 
 	t.Run("depth 2", func(t *testing.T) {
 		defer wipe(e, all...)
-		j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Records: map[string][]string{"task": {task}},
-			Related: &restore.Related{Depth: 2, Lookups: true}}})
+		j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Records: map[string][]string{"task": {task}},
+			Related: &plan.Related{Depth: 2, Lookups: true}}})
 		if j.Status != restore.StatusSucceeded || j.Counts.Created != 3 {
 			t.Fatalf("job %s (%s), counts %+v, report %+v", j.Status, j.Error, j.Counts, rep)
 		}
@@ -161,7 +158,7 @@ func TestRestoreRelatedRecords(t *testing.T) {
 
 	t.Run("associations not followed", func(t *testing.T) {
 		defer wipe(e, linked...)
-		j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Records: map[string][]string{"cr1_project": {project}}}})
+		j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Records: map[string][]string{"cr1_project": {project}}}})
 		if j.Status == restore.StatusFailed {
 			t.Fatalf("job failed: %s", j.Error)
 		}
@@ -170,7 +167,7 @@ func TestRestoreRelatedRecords(t *testing.T) {
 		}
 		found := false
 		for _, r := range rep {
-			if r.Kind == restore.KindAssociation && strings.Contains(r.Reason, partner) {
+			if r.Kind == plan.KindAssociation && strings.Contains(r.Reason, partner) {
 				found = true
 				if r.Status != restore.ResSkipped || !strings.Contains(r.Reason, "neither restored nor present") {
 					t.Errorf("link to the missing account: %s %q, want skipped with the reason", r.Status, r.Reason)
@@ -183,8 +180,8 @@ func TestRestoreRelatedRecords(t *testing.T) {
 	})
 
 	t.Run("associations followed", func(t *testing.T) {
-		j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Records: map[string][]string{"cr1_project": {project}},
-			Related: &restore.Related{Depth: 1, Associations: true}}})
+		j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Records: map[string][]string{"cr1_project": {project}},
+			Related: &plan.Related{Depth: 1, Associations: true}}})
 		if j.Status != restore.StatusSucceeded {
 			t.Fatalf("job %s (%s): %+v", j.Status, j.Error, failures(rep))
 		}
@@ -210,9 +207,9 @@ func TestRestoreFilterScope(t *testing.T) {
 	}
 	one, two, other := mk("Fjordline One", 10), mk("Fjordline Two", 500), mk("Other Fjordline", 1000)
 	f.backup(ctx)
-	cond := func(col, op string, v any) restore.Condition {
+	cond := func(col, op string, v any) plan.Condition {
 		b, _ := json.Marshal(v)
-		return restore.Condition{Column: col, Op: op, Value: b}
+		return plan.Condition{Column: col, Op: op, Value: b}
 	}
 
 	t.Run("startswith, existing records", func(t *testing.T) {
@@ -222,8 +219,8 @@ func TestRestoreFilterScope(t *testing.T) {
 			}
 		}
 		v0 := e.Version()
-		j, rep := f.restore(ctx, restore.Request{Policy: restore.PolicyOverwrite, Scope: restore.Scope{Tables: []string{"account"},
-			Filter: map[string][]restore.Condition{"account": {cond("name", "startswith", "fjordline")}}}})
+		j, rep := f.restore(ctx, restore.Request{Policy: plan.PolicyOverwrite, Scope: plan.Scope{Tables: []string{"account"},
+			Filter: map[string][]plan.Condition{"account": {cond("name", "startswith", "fjordline")}}}})
 		if j.Status != restore.StatusSucceeded || j.Counts.Updated != 2 || len(rep) != 2 {
 			t.Fatalf("job %s (%s), counts %+v, %d report lines: %+v", j.Status, j.Error, j.Counts, len(rep), rep)
 		}
@@ -239,16 +236,16 @@ func TestRestoreFilterScope(t *testing.T) {
 
 	t.Run("ge and startswith, deleted records", func(t *testing.T) {
 		deleteAll(t, e, []rowKey{{"account", one}, {"account", two}, {"account", other}})
-		j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true, Tables: []string{"account"},
-			Filter: map[string][]restore.Condition{"account": {cond("numberofemployees", "ge", 500), cond("name", "startswith", "Fjord")}}}})
+		j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true, Tables: []string{"account"},
+			Filter: map[string][]plan.Condition{"account": {cond("numberofemployees", "ge", 500), cond("name", "startswith", "Fjord")}}}})
 		if j.Status != restore.StatusSucceeded || j.Counts.Created != 1 || len(rep) != 1 {
 			t.Fatalf("job %s (%s), counts %+v, report %+v", j.Status, j.Error, j.Counts, rep)
 		}
 		if !present(e, "account", two) || present(e, "account", one) || present(e, "account", other) {
 			t.Errorf("present: one %v two %v other %v; want only two", present(e, "account", one), present(e, "account", two), present(e, "account", other))
 		}
-		j, _ = f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true, Tables: []string{"account"},
-			Filter: map[string][]restore.Condition{"account": {cond("numberofemployees", "lt", 500)}}}})
+		j, _ = f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true, Tables: []string{"account"},
+			Filter: map[string][]plan.Condition{"account": {cond("numberofemployees", "lt", 500)}}}})
 		if j.Counts.Created != 1 || !present(e, "account", one) || present(e, "account", other) {
 			t.Errorf("lt 500: created %d, one %v other %v; want one only", j.Counts.Created, present(e, "account", one), present(e, "account", other))
 		}
@@ -256,17 +253,17 @@ func TestRestoreFilterScope(t *testing.T) {
 
 	t.Run("invalid conditions", func(t *testing.T) {
 		for _, tc := range []struct {
-			c     restore.Condition
+			c     plan.Condition
 			field string
 		}{
 			{cond("name", "like", "x"), "scope.filter.account[0].op"},
 			{cond("Name; drop", "eq", "x"), "scope.filter.account[0].column"},
 			{cond("nosuchcolumn", "eq", "x"), "scope.filter.account[0].column"},
-			{restore.Condition{Column: "name", Op: "eq"}, "scope.filter.account[0].value"},
+			{plan.Condition{Column: "name", Op: "eq"}, "scope.filter.account[0].value"},
 		} {
 			v0 := e.Version()
-			_, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Scope: restore.Scope{Tables: []string{"account"},
-				Filter: map[string][]restore.Condition{"account": {tc.c}}}})
+			_, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Scope: plan.Scope{Tables: []string{"account"},
+				Filter: map[string][]plan.Condition{"account": {tc.c}}}})
 			var ve *restore.ValidationError
 			if !errors.As(err, &ve) {
 				t.Errorf("%+v: error %v, want a ValidationError", tc.c, err)
@@ -307,7 +304,7 @@ func TestRestoreOrphanNote(t *testing.T) {
 	orphan, fine := note(parent), note(kept)
 	f.backup(ctx)
 	deleteAll(t, e, []rowKey{{"annotation", orphan}, {"annotation", fine}, {"account", parent}})
-	j, rep := f.restore(ctx, restore.Request{Scope: restore.Scope{Deleted: true, Tables: []string{"annotation"}}})
+	j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true, Tables: []string{"annotation"}}})
 	if j.Status == restore.StatusFailed {
 		t.Fatalf("job failed: %s", j.Error)
 	}
@@ -375,14 +372,7 @@ func (h *headerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 // appClient is a Dataverse client of the demo environment as the named app.
 func appClient(t *testing.T, f *fixture, app dataversesim.AppClient, rt http.RoundTripper) *dataverse.Client {
 	t.Helper()
-	cred, err := azidentity.NewClientSecretCredential(f.sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: f.sim.AuthorityHost}, Transport: f.sim.Client()},
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dataverse.NewClient(f.demo.URL(), cred, &dataverse.ClientOptions{Transport: rt})
+	c, err := simClient(f.sim, f.demo.URL(), app, rt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +397,7 @@ func TestRestoreBypassBusinessLogic(t *testing.T) {
 		t.Fatal("the simulator lacks backup-app-1 or backup-app-noroles")
 	}
 	req := restore.Request{Options: restore.JobOptions{BypassBusinessLogic: true},
-		Scope: restore.Scope{Deleted: true, Tables: []string{"account", "contact", "task"}}}
+		Scope: plan.Scope{Deleted: true, Tables: []string{"account", "contact", "task"}}}
 
 	t.Run("refused", func(t *testing.T) {
 		rec := &headerRecorder{next: f.sim.Client().Transport}

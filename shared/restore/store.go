@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/azerr"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 )
 
@@ -45,22 +46,22 @@ func Terminal(s string) bool { return s == StatusSucceeded || s == StatusPartial
 
 // Job is a restore job's state (one row; the request itself is a blob).
 type Job struct {
-	ID          string    `json:"id"`
-	Environment string    `json:"environment"`
-	Run         string    `json:"run"`
-	Target      string    `json:"target"`
-	Policy      string    `json:"policy"`
-	DryRun      bool      `json:"dryRun"`
-	Status      string    `json:"status"`
-	Error       string    `json:"error,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	StartedAt   time.Time `json:"startedAt,omitzero"`
-	FinishedAt  time.Time `json:"finishedAt,omitzero"`
-	Seconds     float64   `json:"seconds,omitempty"`
+	ID          string      `json:"id"`
+	Environment string      `json:"environment"`
+	Run         string      `json:"run"`
+	Target      string      `json:"target"`
+	Policy      plan.Policy `json:"policy"`
+	DryRun      bool        `json:"dryRun"`
+	Status      string      `json:"status"`
+	Error       string      `json:"error,omitempty"`
+	CreatedAt   time.Time   `json:"createdAt"`
+	StartedAt   time.Time   `json:"startedAt,omitzero"`
+	FinishedAt  time.Time   `json:"finishedAt,omitzero"`
+	Seconds     float64     `json:"seconds,omitempty"`
 	// Phases of the chunk sequence (name, first chunk, chunk count).
-	Phases    []Phase `json:"phases,omitempty"`
-	Chunks    int     `json:"chunks"`
-	NextChunk int     `json:"nextChunk"`
+	Phases    []plan.Phase `json:"phases,omitempty"`
+	Chunks    int          `json:"chunks"`
+	NextChunk int          `json:"nextChunk"`
 	// Lease of the chunk being written.
 	LeaseID    string    `json:"leaseId,omitempty"`
 	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
@@ -69,18 +70,10 @@ type Job struct {
 	Throttled int    `json:"throttled"`
 	Counts    Counts `json:"counts"`
 	// Unmapped lists references that could not be mapped (first 100).
-	Unmapped []Unmapped `json:"unmapped,omitempty"`
+	Unmapped []plan.Unmapped `json:"unmapped,omitempty"`
 	// Notes are job-level findings (e.g. tables of the scope not in the run).
 	Notes []string `json:"notes,omitempty"`
 	etag  azcore.ETag
-}
-
-// Phase is a run of chunks of one kind of operation.
-type Phase struct {
-	Name   string `json:"name"`
-	First  int    `json:"first"`
-	Chunks int    `json:"chunks"`
-	Ops    int    `json:"ops"`
 }
 
 // Counts sum a job's per-record results (and predictions for a dry run).
@@ -94,16 +87,6 @@ type Counts struct {
 	Associations int `json:"associations"`
 	Files        int `json:"files"`
 	Unmapped     int `json:"unmapped"`
-}
-
-// Unmapped is a reference of a backed-up record that has no counterpart in
-// the target (not restored, absent, no natural key match, no override).
-type Unmapped struct {
-	Table    string `json:"table"`    // referenced table
-	ID       string `json:"id"`       // referenced id in the source
-	Key      string `json:"key"`      // natural key tried, if any
-	Count    int    `json:"count"`    // references to it
-	Referrer string `json:"referrer"` // first referring record, table/id.column
 }
 
 // Result statuses of an operation.
@@ -125,27 +108,20 @@ func finalStatus(s string) bool {
 
 // Result is one row of a job's results: an operation or a decision.
 type Result struct {
-	Key     string `json:"key"`
-	Kind    string `json:"kind"` // record, patch, file, association, state
-	Table   string `json:"table"`
-	Source  string `json:"sourceId"`
-	ID      string `json:"targetId"`
-	Predict string `json:"predicted"` // create, update, skip, conflict, fail
-	Status  string `json:"status"`
-	Reason  string `json:"reason,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	Key     string      `json:"key"`
+	Kind    plan.Kind   `json:"kind"`
+	Table   string      `json:"table"`
+	Source  string      `json:"sourceId"`
+	ID      string      `json:"targetId"`
+	Predict plan.Action `json:"predicted"`
+	Status  string      `json:"status"`
+	Reason  string      `json:"reason,omitempty"`
+	Code    string      `json:"code,omitempty"`
+	Message string      `json:"message,omitempty"`
 	// Warnings: unmapped or dropped references, deferred lookups that failed.
-	Warnings []string    `json:"warnings,omitempty"`
-	Diff     []FieldDiff `json:"diff,omitempty"`
-	Attempts int         `json:"attempts,omitempty"`
-}
-
-// FieldDiff is one column that differs between the backup and the live record.
-type FieldDiff struct {
-	Field  string          `json:"field"`
-	Backup json.RawMessage `json:"backup"`
-	Live   json.RawMessage `json:"live"`
+	Warnings []string         `json:"warnings,omitempty"`
+	Diff     []plan.FieldDiff `json:"diff,omitempty"`
+	Attempts int              `json:"attempts,omitempty"`
 }
 
 // Store keeps jobs and results in Table Storage.

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // TestRestoreThroughput restores the same records (restore-as-new, so each
@@ -32,7 +33,7 @@ func TestRestoreThroughput(t *testing.T) {
 		t.Fatal("the simulator lacks backup-app-1")
 	}
 	ids := e.IDs("account")[:100]
-	req := restore.Request{Policy: restore.PolicyRestoreAsNew, Scope: restore.Scope{Records: map[string][]string{"account": ids}},
+	req := restore.Request{Policy: plan.PolicyRestoreAsNew, Scope: plan.Scope{Records: map[string][]string{"account": ids}},
 		Options: restore.JobOptions{Notes: ptr(false), Associations: ptr(false)}}
 	run := func(o restore.Options) (rate float64, writes int64) {
 		counter := &writeCounter{next: f.sim.Client().Transport}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // RestoreSummary is the restore member of make demo's summary line.
@@ -257,7 +258,7 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 
 	start := time.Now()
 	var job restore.Job
-	req := restore.Request{Environment: env, Run: run, Scope: restore.Scope{Deleted: true}}
+	req := restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}}
 	if _, err := s.call(ctx, http.MethodPost, "/restores", req, &job); err != nil {
 		return sum, err
 	}
