@@ -246,7 +246,7 @@ func (p *metaPropsExpr) check(props map[string]bool, typ string) *dvError {
 	}
 	for _, n := range p.PropertyNames {
 		if !props[n] {
-			return noProperty(n, typ)
+			return metaQueryNoProperty(n, typ)
 		}
 	}
 	return nil
@@ -262,6 +262,10 @@ func (p *metaPropsExpr) project(m map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+func metaQueryNoProperty(name, typ string) *dvError {
+	return errf(400, codeMetadataQuery, "The type %s does not have a property named %s", typ, name)
 }
 
 func enumName(raw json.RawMessage, names []string) string {
@@ -285,7 +289,7 @@ func (f *metaFilterExpr) check(props map[string]bool, typ string) *dvError {
 	}
 	for _, c := range f.Conditions {
 		if !props[c.PropertyName] {
-			return noProperty(c.PropertyName, typ)
+			return metaQueryNoProperty(c.PropertyName, typ)
 		}
 		if enumName(c.ConditionOperator, metaOperators) == "" {
 			return errf(400, codeBadRequest, "The ConditionOperator of the condition on '%s' is not one of %s.", c.PropertyName, strings.Join(metaOperators, ", "))
@@ -442,7 +446,7 @@ func (e *Env) retrieveMetadataChanges(rc *reqCtx, w http.ResponseWriter, r *http
 	if stamp := unquote(params["ClientVersionStamp"]); stamp != "" {
 		ver, issued, ok := parseDeltaToken(stamp)
 		if !ok {
-			writeDVError(w, errf(400, codeInvalidStamp, "Invalid version stamp"))
+			writeDVError(w, errf(400, codeMetadataQuery, "Invalid version stamp"))
 			return
 		}
 		if e.now().Sub(issued) > expireSubscriptions {
