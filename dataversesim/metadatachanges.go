@@ -31,7 +31,8 @@ import (
 // organization.expiresubscriptionsindays (90 days) answers ExpiredVersionStamp
 // (0x80044352). Metadata changes come from Env.AddColumn, Env.DeleteColumn
 // and Env.DeleteTable (the simulator has no metadata write API); each gets a
-// version from the organization's version counter, like row changes.
+// version from the organization's version counter, like row changes. They
+// live in memory only: -state keeps rows, not metadata changes.
 
 // metaState is one organization's metadata history.
 type metaState struct {
