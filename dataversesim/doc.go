@@ -70,7 +70,7 @@
 //     ("The query parameter X is not supported"), never ignored. JSON is
 //     written by hand for speed.
 //   - expand.go: $expand of lookups, one-to-many and many-to-many
-//     navigation properties. fetchxml.go: fetchXml= queries (filters,
+//     navigation properties. fetchxml.go, fetchparse.go: fetchXml= queries (filters,
 //     order, count/page/paging cookie, distinct, aggregates,
 //     datasource="retained"); apply.go: $apply aggregate/groupby/filter.
 //   - odataerrors.go: error codes and wording as Dataverse answers them
@@ -91,8 +91,8 @@
 //     GlobalOptionSetDefinitions; every property checked against the
 //     requested type (Targets only on LookupAttributeMetadata) (reference
 //     3, 11). metadatachanges.go: RetrieveMetadataChanges with version
-//     stamps, changes since a ClientVersionStamp and deletions, and the
-//     metadata changes behind it: e.AddColumn, e.DeleteColumn,
+//     stamps, changes since a ClientVersionStamp and deletions; metaedit.go
+//     the metadata changes behind it: e.AddColumn, e.DeleteColumn,
 //     e.DeleteTable give the organization its own copy of the schema.
 //     csdl.go: the CSDL $metadata (entity, enum and complex types,
 //     navigation properties, the served functions and actions).
