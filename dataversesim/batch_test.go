@@ -50,7 +50,7 @@ func TestBatchChangeSetRollback(t *testing.T) {
 	// Without continue-on-error the batch answers the failure's status.
 	r := call(t, e, "POST", "$batch", body, "Content-Type", ct)
 	want(t, r, 400)
-	if !strings.Contains(string(r.raw), "--batchresponse_") || !strings.Contains(string(r.raw), "HTTP/1.1 400") || !strings.Contains(string(r.raw), codeBadRequest) {
+	if !strings.Contains(string(r.raw), "--batchresponse_") || !strings.Contains(string(r.raw), "HTTP/1.1 400") || !strings.Contains(string(r.raw), `"code":"0x0"`) || !strings.Contains(string(r.raw), "Invalid property 'nosuchcolumn'") {
 		t.Fatalf("batch response: %s", r.raw)
 	}
 	if e.Count("account") != n {

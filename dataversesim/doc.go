@@ -29,7 +29,9 @@
 // Data: e.Get, e.IDs, e.Count, e.Create, e.Update, e.Delete, e.Associated,
 // e.File bypass the API but version rows and leave tombstones exactly as
 // API writes do, so deltas see them; e.Delete applies the delete cascades
-// (and refuses a Restrict) as a user's delete does. Behaviour per environment:
+// (and refuses a Restrict) as a user's delete does. Metadata: e.AddColumn,
+// e.DeleteColumn, e.DeleteTable change one organization's schema as a maker
+// would, so RetrieveMetadataChanges reports them. Behaviour per environment:
 // e.InjectFault, e.SetLimits, e.SetLatency, e.SetServerTime,
 // e.SetChangeTrackingExpiry; per server: s.InjectTokenFault, s.AdvanceClock.
 //
@@ -61,11 +63,21 @@
 //     URL, application user present and enabled), limits, faults, dispatch
 //     under the environment lock into a buffer, then simulated server time
 //     and latency outside the lock.
-//   - webapi.go, query.go, filter.go, encode.go: routing, collection reads
-//     with $select/$filter/$orderby/$top/$count, Prefer odata.maxpagesize
-//     (5000 max) and annotations, @odata.nextLink with the documented
-//     paging-cookie $skiptoken, @odata.etag, lookups as _x_value
-//     (reference 1). JSON is written by hand for speed.
+//   - webapi.go, query.go, filter.go, encode.go: routing (v9.0, v9.1 and
+//     v9.2 alike), collection reads with $select/$filter (parameter aliases
+//     too)/$orderby/$top/$count, Prefer odata.maxpagesize (5000 max) and
+//     annotations, @odata.nextLink with the documented paging-cookie
+//     $skiptoken, @odata.etag, lookups as _x_value (reference 1). $select
+//     of a navigation property answers the whole record (reference 11).
+//     $skip, $search, $format and every option not implemented are refused
+//     ("The query parameter X is not supported"), never ignored. JSON is
+//     written by hand for speed.
+//   - expand.go: $expand of lookups, one-to-many and many-to-many
+//     navigation properties. fetchxml.go, fetchparse.go: fetchXml= queries (filters,
+//     order, count/page/paging cookie, distinct, aggregates,
+//     datasource="retained"); apply.go: $apply aggregate/groupby/filter.
+//   - odataerrors.go: error codes and wording as Dataverse answers them
+//     (never Go error text; odataerrors_test.go guards it).
 //   - changetracking.go: Prefer odata.track-changes, deltaLink with
 //     "<version>!<MM/dd/yyyy HH:mm:ss>" tokens, $deletedEntity, rejection of
 //     $filter/$orderby/$expand/$top, expiry (reference 2). Options.
@@ -76,8 +88,20 @@
 //     is the version at the first page so changes made while paging come
 //     in the next delta. Options.SingleDeltaPage [unverified] restores one
 //     response for the whole delta.
-//   - metadata.go: EntityDefinitions, Attributes and casts, relationships,
-//     a minimal $metadata (reference 3).
+//   - metadata.go, metaquery.go, metaprops.go: EntityDefinitions with
+//     $select/$filter/$expand (Attributes, Keys, relationships, nested
+//     options), Attributes and casts, Keys, RelationshipDefinitions,
+//     GlobalOptionSetDefinitions; every property checked against the
+//     requested type (Targets only on LookupAttributeMetadata) (reference
+//     3, 11). metadatachanges.go: RetrieveMetadataChanges with version
+//     stamps, changes since a ClientVersionStamp and deletions; metaedit.go
+//     the metadata changes behind it: e.AddColumn, e.DeleteColumn,
+//     e.DeleteTable give the organization its own copy of the schema.
+//     csdl.go: the CSDL $metadata (entity, enum and complex types,
+//     navigation properties, the served functions and actions).
+//   - bulk.go: CreateMultiple, UpdateMultiple, UpsertMultiple and (elastic
+//     tables) DeleteMultiple, each target routed as a single write
+//     (reference 12).
 //   - write.go, n2n.go: create/update/upsert/delete with If-Match and
 //     If-None-Match, @odata.bind incl. polymorphic navigation properties,
 //     statecode rules, $ref associate/disassociate (reference 5).
@@ -100,7 +124,9 @@
 //   - query.go also answers $select of a navigation property (e.g.
 //     role's roletemplateid) with the whole record (reference 11).
 //   - batch.go: $batch with change sets, Content-ID, rollback through an
-//     undo log, continue-on-error, 1000-request cap (reference 5).
+//     undo log, 1000-request cap; without Prefer odata.continue-on-error
+//     it stops at the first failure and answers that failure's status
+//     (reference 5).
 //   - files.go: file and image columns, Range 206, chunked upload
 //     (reference 4); annotation.documentbody is an ordinary column checked
 //     against organization.maxuploadfilesize.

@@ -188,7 +188,7 @@ func (e *Env) uploadColumn(rc *reqCtx, w http.ResponseWriter, r *http.Request, t
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
 	if err != nil {
-		writeDVError(w, errf(400, codeBadRequest, "Could not read the file: %v", err))
+		writeDVError(w, errf(400, codeBadRequest, "The file content could not be read."))
 		return
 	}
 	if int64(len(data)) > maxBytes {

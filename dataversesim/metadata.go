@@ -438,6 +438,12 @@ func (e *Env) expandEntity(t *TableDef, m map[string]any, expand map[string]*met
 				return nil, noProperty(n, typ)
 			}
 		}
+		if nq.orderby != "" {
+			return nil, unsupportedQueryOption("$orderby")
+		}
+		if nq.top != "" {
+			return nil, unsupportedQueryOption("$top")
+		}
 		list, derr := filterMetaList(list, nq.filter, props, typ)
 		if derr != nil {
 			return nil, derr

@@ -334,7 +334,7 @@ func TestRetrieveMetadataChanges(t *testing.T) {
 		t.Fatalf("invalid stamp: %d %s", r.status, r.raw)
 	}
 	r = call(t, e, "GET", rmcURL(`{"Properties":{"PropertyNames":["Nope"]}}`), nil)
-	if r.status != 400 || !strings.Contains(r.errMsg(), "'Nope'") {
+	if r.status != 400 || r.errCode() != "0x80044183" || r.errMsg() != "The type EntityMetadata does not have a property named Nope" {
 		t.Fatalf("unknown property: %d %s", r.status, r.raw)
 	}
 }

@@ -17,6 +17,8 @@ type metaQuery struct {
 	sel    []string // nil = every property
 	filter string
 	expand map[string]*metaQuery
+	// orderby and top are only taken by $expand on table data (expand.go).
+	orderby, top string
 }
 
 // parseMetaQuery reads the top-level options.
@@ -63,6 +65,10 @@ func parseExpand(s string) (map[string]*metaQuery, *dvError) {
 						return nil, derr
 					}
 					nq.expand = x
+				case "$orderby":
+					nq.orderby = v
+				case "$top":
+					nq.top = v
 				default:
 					return nil, unsupportedQueryOption(strings.TrimSpace(k))
 				}

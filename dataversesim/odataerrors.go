@@ -19,7 +19,10 @@ const (
 	// codeAggregateLimit is AggregateQueryRecordLimit (powerapps-docs,
 	// developer/data-platform/fetchxml/aggregate-data.md, "Per query limit").
 	codeAggregateLimit = "0x8004e023"
-	codeInvalidStamp   = "0x80044183" // "Invalid version stamp"
+	// codeMetadataQuery answers RetrieveMetadataChanges' bad input: "Invalid
+	// version stamp", "The type EntityMetadata does not have a property
+	// named X" (the wording users report from Dataverse).
+	codeMetadataQuery = "0x80044183"
 )
 
 // apiVersions are the Web API versions served. Microsoft documents v9.0,

@@ -274,14 +274,17 @@ func (e *Env) list(rc *reqCtx, w http.ResponseWriter, td *tableData, q url.Value
 			}
 		}
 	}
-	if q.Has("$expand") {
-		writeDVError(w, unsupportedQueryOption("$expand"))
-		return
-	}
 	cols, derr := selectColumns(def, q.Get("$select"))
 	if derr != nil {
 		writeDVError(w, derr)
 		return
+	}
+	var xs []*dataExpansion
+	if x := q.Get("$expand"); x != "" {
+		if xs, derr = e.parseDataExpand(def, x); derr != nil {
+			writeDVError(w, derr)
+			return
+		}
 	}
 	var filter filterNode
 	if f := q.Get("$filter"); f != "" {
@@ -384,7 +387,10 @@ func (e *Env) list(rc *reqCtx, w http.ResponseWriter, td *tableData, q url.Value
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = e.appendRecord(b, td, rec, cols, p.ann, "")
+		if b, derr = e.appendExpanded(b, td, rec, cols, p.ann, "", xs); derr != nil {
+			writeDVError(w, derr)
+			return
+		}
 	}
 	b = append(b, ']')
 	if more {
@@ -468,10 +474,6 @@ func (e *Env) getOne(rc *reqCtx, w http.ResponseWriter, td *tableData, id string
 		writeDVError(w, derr)
 		return
 	}
-	if q.Has("$expand") {
-		writeDVError(w, unsupportedQueryOption("$expand"))
-		return
-	}
 	rec := td.recs[id]
 	if rec == nil {
 		writeDVError(w, notFound(td.def, strings.TrimPrefix(id, "alt:")))
@@ -486,9 +488,20 @@ func (e *Env) getOne(rc *reqCtx, w http.ResponseWriter, td *tableData, id string
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	var xs []*dataExpansion
+	if x := q.Get("$expand"); x != "" {
+		if xs, derr = e.parseDataExpand(td.def, x); derr != nil {
+			writeDVError(w, derr)
+			return
+		}
+	}
 	p := parsePrefs(rc.r.Header)
 	rc.records = 1
-	b := e.appendRecord(nil, td, rec, cols, p.ann, rc.contextURL(td.def.SetName, cols, "/$entity"))
+	b, derr := e.appendExpanded(nil, td, rec, cols, p.ann, rc.contextURL(td.def.SetName, cols, "/$entity"), xs)
+	if derr != nil {
+		writeDVError(w, derr)
+		return
+	}
 	w.Header().Set("ETag", rec.ETag())
 	if p.hasAnn {
 		w.Header().Set("Preference-Applied", p.ann.header)

@@ -19,7 +19,7 @@ import (
 func readBody(r *http.Request) (map[string]any, *dvError) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, errf(400, codeBadRequest, "Could not read the request body: %v", err)
+		return nil, errf(400, codeBadRequest, "The request body could not be read.")
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return map[string]any{}, nil
@@ -28,7 +28,7 @@ func readBody(r *http.Request) (map[string]any, *dvError) {
 	d.UseNumber()
 	var m map[string]any
 	if err := d.Decode(&m); err != nil {
-		return nil, errf(400, codeBadRequest, "Error in the request body: %v", err)
+		return nil, errf(400, codePayload, "Error identified in Payload provided by the user: the request body is not a JSON object.")
 	}
 	return m, nil
 }
@@ -53,7 +53,8 @@ func (e *Env) parseBindTarget(v string) (*tableData, string, *dvError) {
 }
 
 func badType(v any, edm string) *dvError {
-	return errf(400, codeBadRequest, "Cannot convert the literal '%v' to the expected type '%s'.", v, edm)
+	lit, _ := json.Marshal(v)
+	return errf(400, codeBadRequest, "Cannot convert the literal '%s' to the expected type '%s'.", strings.Trim(string(lit), `"`), edm)
 }
 
 // convert turns a JSON value into the stored representation of column a.
@@ -148,7 +149,8 @@ func (e *Env) apply(rc *reqCtx, td *tableData, rec *Record, body map[string]any,
 		if nav, ok := strings.CutSuffix(k, "@odata.bind"); ok {
 			nt, found := def.navIdx[nav]
 			if !found {
-				return errf(400, codeBadRequest, "An undeclared property '%s' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.", nav)
+				// Wording and code of web-api-client-errors.md (SupportArticles-docs).
+				return errf(400, codePayload, "Error identified in Payload provided by the user for Entity :'%s'  ---->  InnerException : Microsoft.OData.ODataException: An undeclared property '%s' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.", def.SetName, nav)
 			}
 			if v == nil {
 				rec.Vals[nt.attr.idx] = nil
@@ -173,7 +175,8 @@ func (e *Env) apply(rc *reqCtx, td *tableData, rec *Record, body map[string]any,
 		}
 		a := def.Attr(k)
 		if a == nil || a.IsLookup() || a.Type == TFile {
-			return errf(400, codeBadRequest, "Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'.", k, def.LogicalName)
+			// Wording and code of web-api-client-errors.md (SupportArticles-docs).
+			return errf(400, codeNoProperty, "An error occurred while validating input parameters: Microsoft.Crm.CrmException: Invalid property '%s' was found in entity 'Microsoft.Dynamics.CRM.%s'. ---> Microsoft.OData.ODataException: Does not support untyped value in non-open type.", k, def.LogicalName)
 		}
 		if a.IsPrimaryID {
 			if s, _ := v.(string); create && strings.EqualFold(strings.Trim(s, "{}"), rec.ID) {

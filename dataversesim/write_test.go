@@ -33,8 +33,9 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if r.body["name"] != "Rep" || r.body["@odata.etag"] == nil {
 		t.Fatalf("representation %s", r.raw)
 	}
+	// Code and wording of web-api-client-errors.md (SupportArticles-docs).
 	r = call(t, e, "POST", "accounts", map[string]any{"name": "x", "nosuch": 1})
-	if r.status != 400 || r.errCode() != codeBadRequest {
+	if r.status != 400 || r.errCode() != "0x0" || !strings.Contains(r.errMsg(), "Invalid property 'nosuch' was found in entity 'Microsoft.Dynamics.CRM.account'.") {
 		t.Fatalf("unknown property: %d %s", r.status, r.raw)
 	}
 	r = call(t, e, "POST", "accounts", map[string]any{"name": "x", "industrycode": 99})
