@@ -129,6 +129,9 @@ func (e *Env) serveRecordPath(rc *reqCtx, w http.ResponseWriter, r *http.Request
 	def := td.def
 	if def.LogicalName == "activityparty" && r.Method != http.MethodGet {
 		op := map[string]string{http.MethodPatch: "Update", http.MethodPut: "Update", http.MethodDelete: "Delete"}[r.Method]
+		if op == "Update" && td.recs[id] == nil {
+			op = "Create" // a PATCH of a missing row is an upsert that creates
+		}
 		if op == "" {
 			op = r.Method
 		}

@@ -2,6 +2,7 @@ package dataversesim
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -195,4 +196,29 @@ func sortedRefs[V any](m map[rowRef]V) []rowRef {
 		return out[i].id < out[j].id
 	})
 	return out
+}
+
+// DeleteEffects reports what deleting a row would do, without doing it:
+// the rows it would delete ("<table>/<id>", the row itself first), the
+// surviving rows it would change (lookups cleared, parties marked deleted),
+// and the Restrict
+// relationship that would refuse it ("" if none). Tests use it to pick rows
+// whose delete changes only themselves, or to predict a cascade.
+func (e *Env) DeleteEffects(table, id string) (deleted, unlinked []string, restrictedBy string) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if td := e.tables[table]; td == nil || td.recs[strings.ToLower(id)] == nil {
+		return nil, nil, ""
+	}
+	p := e.planDelete(table, strings.ToLower(id))
+	for _, r := range p.deletes {
+		deleted = append(deleted, r.table+"/"+r.id)
+	}
+	for _, r := range append(sortedRefs(p.unlink), sortedRefs(p.parties)...) {
+		unlinked = append(unlinked, r.table+"/"+r.id)
+	}
+	if p.blocked != nil {
+		restrictedBy = p.blocked.SchemaName
+	}
+	return deleted, unlinked, restrictedBy
 }

@@ -173,3 +173,21 @@ func TestRelationshipMetadataCascade(t *testing.T) {
 		t.Fatalf("contact N:1: %s", r.raw)
 	}
 }
+
+// DeleteEffects predicts a delete without making it.
+func TestDeleteEffects(t *testing.T) {
+	_, e := small(t)
+	acc := created(t, e, "accounts", map[string]any{"name": "Parent"})
+	child := created(t, e, "accounts", map[string]any{"name": "Child", "parentaccountid@odata.bind": "/accounts(" + acc + ")"})
+	con := created(t, e, "contacts", map[string]any{"lastname": "C", "parentcustomerid_account@odata.bind": "/accounts(" + acc + ")"})
+	v := e.Version()
+	deleted, changed, restricted := e.DeleteEffects("account", acc)
+	if e.Version() != v || len(deleted) != 2 || deleted[0] != "account/"+acc || deleted[1] != "contact/"+con ||
+		len(changed) != 1 || changed[0] != "account/"+child || restricted != "" {
+		t.Fatalf("effects: deleted %v changed %v restricted %q", deleted, changed, restricted)
+	}
+	created(t, e, "invoices", map[string]any{"name": "I", "customerid_account@odata.bind": "/accounts(" + acc + ")"})
+	if _, _, restricted := e.DeleteEffects("account", acc); restricted != "invoice_customer_accounts" {
+		t.Fatalf("restricted by %q", restricted)
+	}
+}

@@ -209,7 +209,7 @@ func TestIncrementalContainsExactlyTheChanges(t *testing.T) {
 		}
 		changed[id] = true
 	}
-	for _, id := range accs[len(accs)-2:] {
+	for _, id := range leafAccounts(f.env, 2) {
 		if err := f.env.Delete("account", id); err != nil {
 			t.Fatal(err)
 		}
@@ -648,4 +648,19 @@ func TestScanThrottlesCountedInRun(t *testing.T) {
 	if got.Status != runstate.RunSucceeded || got.Throttled < 2 {
 		t.Errorf("run %s with %d throttles, want succeeded with at least the scan's 2", got.Status, got.Throttled)
 	}
+}
+
+// leafAccounts returns the last n accounts whose delete changes nothing but
+// themselves: the simulator applies Dataverse's delete cascades, so deleting
+// an account with contacts, opportunities or child accounts also deletes or
+// changes those (dataversesim cascade.go).
+func leafAccounts(e *dataversesim.Env, n int) []string {
+	var out []string
+	ids := e.IDs("account")
+	for i := len(ids) - 1; i >= 0 && len(out) < n; i-- {
+		if deleted, changed, restricted := e.DeleteEffects("account", ids[i]); len(deleted) == 1 && len(changed) == 0 && restricted == "" {
+			out = append(out, ids[i])
+		}
+	}
+	return out
 }

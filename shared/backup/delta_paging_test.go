@@ -78,6 +78,14 @@ func TestIncrementalWithPagedDelta(t *testing.T) {
 			t.Fatalf("run %s: %s %s", r.ID, r.Status, r.Reason)
 		}
 	}
+	// Deletes below must change only the deleted rows: without the account
+	// hierarchy, no delete clears a child account's parentaccountid
+	// (account_parent_account is RemoveLink in the simulator, as in Dataverse).
+	for _, id := range f.env.IDs("account") {
+		if err := f.env.Update("account", id, map[string]any{"parentaccountid": nil}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mustSucceed(f.backup(ctx, pumpOptions{}))
 	// The first incremental re-reads and sweeps; the paged deltas come after it.
 	mustSucceed(f.backup(ctx, pumpOptions{}))

@@ -217,6 +217,9 @@ func keysOf(s snapshot) []rowKey {
 func deleteAll(t *testing.T, e *dataversesim.Env, keys []rowKey) {
 	t.Helper()
 	for _, k := range keys {
+		if _, ok := e.Get(k.table, k.id); !ok {
+			continue // taken by the cascade of an earlier delete (contacts of a deleted account)
+		}
 		if err := e.Delete(k.table, k.id); err != nil {
 			t.Fatal(err)
 		}
