@@ -14,6 +14,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
 
 type noClients struct{}
@@ -23,7 +24,7 @@ func (noClients) Clients(context.Context, string) ([]*dataverse.Client, error) {
 // TestRestoreRoutes checks the wiring of the restore endpoints: roles,
 // strict bodies, problems for unknown runs and jobs, the list.
 func TestRestoreRoutes(t *testing.T) {
-	az := sharedAzurite(t)
+	az := azurite.Shared(t)
 	clients, err := storageaccount.Open(config.Storage{ConnectionString: az.ConnectionString()}, nil)
 	if err != nil {
 		t.Fatal(err)

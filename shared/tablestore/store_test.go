@@ -3,6 +3,7 @@ package tablestore_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore/tablestoretest"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
+
+func TestMain(m *testing.M) { os.Exit(azurite.RunShared(m)) }
 
 func TestMemory(t *testing.T) {
 	tablestoretest.Run(t, func(t *testing.T) tablestore.Store { return tablestore.NewMemory("test") })
@@ -33,7 +36,7 @@ func TestAzure(t *testing.T) {
 
 func tableService(t *testing.T) *aztables.ServiceClient {
 	t.Helper()
-	az := azurite.Start(t)
+	az := azurite.Shared(t)
 	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
 	if err != nil {
 		t.Fatal(err)
