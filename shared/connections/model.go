@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 )
 
 // Kind is the kind of connection.
@@ -227,11 +228,13 @@ func atoi(s string) (int, bool) {
 	return n, true
 }
 
-// Errors of the package; callers use errors.Is / errors.As.
+// Errors of the package; callers use errors.Is / errors.As. ErrNotFound
+// and ErrConflict are tablestore's sentinels, so the store's errors and the
+// service's own refusals are one error each.
 var (
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = tablestore.ErrNotFound
 	// ErrConflict is a concurrent update (ETag mismatch) or a duplicate.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = tablestore.ErrConflict
 	// ErrInUse refuses deleting a connection environments still use.
 	ErrInUse = errors.New("in use")
 )
