@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 )
@@ -137,7 +138,7 @@ func newJobID(now time.Time) string {
 
 // LatestRun returns the newest finished (succeeded or partial) run of env.
 func LatestRun(ctx context.Context, b backupformat.Blobs, env string) (string, error) {
-	infos, err := b.List(ctx, backupformat.ContainerBackups, backupformat.EnvironmentPrefix(env)+"run/")
+	infos, err := blobstore.Collect(b.List(ctx, backupformat.ContainerBackups, backupformat.EnvironmentPrefix(env)+"run/"))
 	if err != nil {
 		return "", err
 	}
