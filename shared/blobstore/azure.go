@@ -47,17 +47,8 @@ func translate(op, c, n string, err error) error {
 	case bloberror.HasCode(err, bloberror.BlobAlreadyExists, bloberror.ConditionNotMet):
 		return fmt.Errorf("%s %s: %w", op, where, ErrExists)
 	}
-	return &azureError{msg: fmt.Sprintf("%s %s: %s", op, where, azerr.Short(err)), err: err}
+	return azerr.Wrap(op+" "+where, err)
 }
-
-// azureError keeps the SDK error for errors.As while printing one line.
-type azureError struct {
-	msg string
-	err error
-}
-
-func (e *azureError) Error() string { return e.msg }
-func (e *azureError) Unwrap() error { return e.err }
 
 func (a *Azure) ensureContainer(ctx context.Context, name string) error {
 	a.mu.Lock()

@@ -46,7 +46,7 @@ func (a *Azure) translate(op, pk, rk string, err error) error {
 	code := aztables.TableErrorCode(azerr.Code(err))
 	switch {
 	case code == aztables.TableNotFound:
-		return &azureError{msg: fmt.Sprintf("%s %s: the table does not exist (NewAzure creates it)", op, where), err: err}
+		return azerr.Wrap(op+" "+where+": the table does not exist (NewAzure creates it)", err)
 	case code == aztables.EntityTooLarge || code == aztables.PropertyValueTooLarge || code == aztables.TooManyProperties:
 		return fmt.Errorf("%s %s: %w (%s)", op, where, ErrTooLarge, code)
 	case code == aztables.EntityAlreadyExists || code == aztables.UpdateConditionNotSatisfied ||
@@ -55,17 +55,8 @@ func (a *Azure) translate(op, pk, rk string, err error) error {
 	case code == aztables.ResourceNotFound || code == aztables.EntityNotFound || azerr.Status(err) == http.StatusNotFound:
 		return fmt.Errorf("%s %s: %w", op, where, ErrNotFound)
 	}
-	return &azureError{msg: fmt.Sprintf("%s %s: %s", op, where, azerr.Short(err)), err: err}
+	return azerr.Wrap(op+" "+where, err)
 }
-
-// azureError keeps the SDK error for errors.As while printing one line.
-type azureError struct {
-	msg string
-	err error
-}
-
-func (e *azureError) Error() string { return e.msg }
-func (e *azureError) Unwrap() error { return e.err }
 
 func (a *Azure) encode(e Entity) ([]byte, error) {
 	raw, err := encode(e)
