@@ -15,6 +15,10 @@ import (
 
 // Memory is a Store in memory for unit tests: a map under a mutex.
 type Memory struct {
+	// Now stamps LastModified (nil = time.Now): tests that age blobs set
+	// it before use.
+	Now func() time.Time
+
 	mu    sync.Mutex
 	gen   int
 	blobs map[string]memBlob // key: container + "/" + name
@@ -54,7 +58,11 @@ func (m *Memory) Put(ctx context.Context, c, n string, r io.Reader, o *PutOption
 		}
 	}
 	m.gen++
-	b := memBlob{data: data, etag: strconv.Quote(strconv.Itoa(m.gen)), mtime: time.Now().UTC()}
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	b := memBlob{data: data, etag: strconv.Quote(strconv.Itoa(m.gen)), mtime: now().UTC()}
 	m.blobs[key(c, n)] = b
 	return b.info(n), nil
 }
