@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -119,7 +120,7 @@ func benchExtract(ctx context.Context, cfg *config, rep *report) error {
 // written counts the blobs under the run's folder and the table entities of
 // the run (its runs row and its tabletasks rows).
 func (s *stack) written(ctx context.Context, r *runstate.Run) (int, int, error) {
-	list, err := s.Blobs.List(ctx, "backups", "env/"+s.env+"/run/"+r.ID+"/")
+	list, err := blobstore.Collect(s.Blobs.List(ctx, "backups", "env/"+s.env+"/run/"+r.ID+"/"))
 	if err != nil {
 		return 0, 0, err
 	}

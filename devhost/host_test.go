@@ -21,10 +21,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
 
-var (
-	appDir string
-	az     *azurite.Azurite
-)
+var appDir string
 
 func TestMain(m *testing.M) {
 	code, err := setup(m)
@@ -36,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // setup copies testdata/app to a temp folder, builds the fake handler into it
-// and starts one Azurite for the package.
+// and runs the tests with one Azurite for the package (azurite.Shared).
 func setup(m *testing.M) (int, error) {
 	tmp, err := os.MkdirTemp("", "devhost-test-")
 	if err != nil {
@@ -50,14 +47,7 @@ func setup(m *testing.M) (int, error) {
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(appDir, "fakehandler"), "./testdata/fakehandler").CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("build fake handler: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	az, err = azurite.StartProcess(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer az.Stop()
-	return m.Run(), nil
+	return azurite.RunShared(m), nil
 }
 
 type harness struct {
@@ -74,6 +64,7 @@ func start(t *testing.T, opts Options) *harness {
 		h.queue = h.queue[:63]
 	}
 	opts.Root = appDir
+	az := azurite.Shared(t)
 	settings := map[string]string{
 		"AzureWebJobsStorage": az.ConnectionString(),
 		"FAKE_LOG":            h.log,
@@ -337,7 +328,7 @@ func TestStartErrors(t *testing.T) {
 	}
 	// A %Setting% that is not set is reported at start, naming it.
 	_, err := Start(ctx, Options{Root: appDir, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Settings: map[string]string{"AzureWebJobsStorage": az.ConnectionString(), "FLAKY_QUEUE": "q"}})
+		Settings: map[string]string{"AzureWebJobsStorage": azurite.Shared(t).ConnectionString(), "FLAKY_QUEUE": "q"}})
 	if err == nil || !strings.Contains(err.Error(), "TICK_SCHEDULE") {
 		t.Errorf("missing setting: %v", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/secrets"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 	"github.com/cloudbackup-d365/cloudbackup/wiring"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
 
 // syncBuffer collects log output from concurrent handlers.
@@ -56,7 +57,7 @@ type apiFixture struct {
 
 func newAPI(t *testing.T, mode string) *apiFixture {
 	t.Helper()
-	az := sharedAzurite(t)
+	az := azurite.Shared(t)
 	ctx := context.Background()
 	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
 	if err != nil {

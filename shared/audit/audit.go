@@ -8,16 +8,14 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-
-	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 	"github.com/google/uuid"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 )
 
 // Table is the audit table's name.
@@ -46,18 +44,31 @@ type Log interface {
 	List(ctx context.Context, limit int) ([]Entry, error)
 }
 
-// TableLog is the Log in Table Storage. PartitionKey is the UTC month
-// (yyyy-MM, so one month is one partition); RowKey is the inverted
-// timestamp plus a random suffix, so a partition lists newest first.
-type TableLog struct{ tc *aztables.Client }
+// TableLog is the Log in Table Storage (tablestore). PartitionKey is the
+// UTC month (yyyy-MM, so one month is one partition); RowKey is the inverted
+// timestamp plus a random suffix, so a partition lists newest first. The
+// entry is the row's document; Action, Actor, Target and Outcome are columns
+// too, for people reading the table.
+type TableLog struct{ entries tablestore.Docs[Entry] }
 
 // NewTableLog opens the audit table, creating it when missing.
 func NewTableLog(ctx context.Context, svc *aztables.ServiceClient) (*TableLog, error) {
-	if err := storageaccount.EnsureTables(ctx, svc, Table); err != nil {
+	t, err := tablestore.NewAzure(ctx, svc, Table)
+	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	return &TableLog{tc: svc.NewClient(Table)}, nil
+	return NewLog(t), nil
 }
+
+// NewLog returns the Log on a tablestore table (tablestore.NewMemory in
+// tests).
+func NewLog(t tablestore.Store) *TableLog {
+	return &TableLog{entries: tablestore.Docs[Entry]{Store: t, Columns: func(e *Entry) map[string]string {
+		return map[string]string{"Action": e.Action, "Actor": e.Actor, "Target": e.Target, "Outcome": e.Outcome}
+	}}}
+}
+
+const monthLayout = "2006-01"
 
 // Write implements Log.
 func (l *TableLog) Write(ctx context.Context, e Entry) error {
@@ -65,14 +76,8 @@ func (l *TableLog) Write(ctx context.Context, e Entry) error {
 		e.Time = time.Now()
 	}
 	e.Time = e.Time.UTC()
-	data, _ := json.Marshal(e)
-	ent := map[string]any{
-		"PartitionKey": e.Time.Format("2006-01"),
-		"RowKey":       fmt.Sprintf("%019d-%s", math.MaxInt64-e.Time.UnixNano(), uuid.NewString()[:8]),
-		"Action":       e.Action, "Actor": e.Actor, "Target": e.Target, "Outcome": e.Outcome, "Data": string(data),
-	}
-	raw, _ := json.Marshal(ent)
-	if _, err := l.tc.AddEntity(ctx, raw, nil); err != nil {
+	rk := fmt.Sprintf("%019d-%s", math.MaxInt64-e.Time.UnixNano(), uuid.NewString()[:8])
+	if _, err := l.entries.Insert(ctx, e.Time.Format(monthLayout), rk, &e); err != nil {
 		return fmt.Errorf("audit: write %s: %w", e.Action, err)
 	}
 	return nil
@@ -86,53 +91,16 @@ func (l *TableLog) List(ctx context.Context, limit int) ([]Entry, error) {
 	var out []Entry
 	month := time.Now().UTC()
 	for i := 0; i < 12 && len(out) < limit; i++ {
-		f := "PartitionKey eq '" + month.Format("2006-01") + "'"
-		pager := l.tc.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &f})
-		for pager.More() && len(out) < limit {
-			page, err := pager.NextPage(ctx)
+		for it, err := range l.entries.List(ctx, month.Format(monthLayout), "") {
 			if err != nil {
 				return out, fmt.Errorf("audit: list: %w", err)
 			}
-			for _, raw := range page.Entities {
-				var ent struct{ Data string }
-				if json.Unmarshal(raw, &ent) != nil {
-					continue
-				}
-				var e Entry
-				if json.Unmarshal([]byte(ent.Data), &e) == nil && len(out) < limit {
-					out = append(out, e)
-				}
+			out = append(out, *it.Value)
+			if len(out) == limit {
+				break
 			}
 		}
 		month = time.Date(month.Year(), month.Month()-1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	return out, nil
-}
-
-// Memory is a Log in memory (tests).
-type Memory struct {
-	mu      sync.Mutex
-	entries []Entry
-}
-
-// Write implements Log.
-func (m *Memory) Write(_ context.Context, e Entry) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
-	m.entries = append(m.entries, e)
-	return nil
-}
-
-// List implements Log.
-func (m *Memory) List(_ context.Context, limit int) ([]Entry, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []Entry
-	for i := len(m.entries) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
-		out = append(out, m.entries[i])
 	}
 	return out, nil
 }

@@ -44,3 +44,18 @@ func Short(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
 }
+
+// Wrap puts err behind "context: <first line of err>", dropping the request
+// dump from the message while errors.As and errors.Is still reach err (the
+// *azcore.ResponseError, a context error).
+func Wrap(context string, err error) error {
+	return &briefError{msg: context + ": " + Short(err), err: err}
+}
+
+type briefError struct {
+	msg string
+	err error
+}
+
+func (e *briefError) Error() string { return e.msg }
+func (e *briefError) Unwrap() error { return e.err }

@@ -20,3 +20,12 @@ func TestReadsWrappedServiceErrors(t *testing.T) {
 		t.Errorf("plain error read as %q %d %q", Code(plain), Status(plain), Short(plain))
 	}
 }
+
+func TestWrapKeepsTheChain(t *testing.T) {
+	re := &azcore.ResponseError{ErrorCode: "ServerBusy", StatusCode: http.StatusServiceUnavailable}
+	err := Wrap("get runs e/r", fmt.Errorf("%w\nRESPONSE 503\nheaders...", re))
+	var got *azcore.ResponseError
+	if err.Error() != "get runs e/r: "+Short(re) || !errors.As(err, &got) || Status(err) != 503 {
+		t.Fatalf("wrapped: %q", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
@@ -355,7 +356,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 		if tm.Status != backupformat.TableDone {
 			continue
 		}
-		blobs, err := f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(f.envID, run.ID, tm.Name)+"page-")
+		blobs, err := blobstore.Collect(f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(f.envID, run.ID, tm.Name)+"page-"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
@@ -45,7 +46,7 @@ func onePagePerBlob(t *testing.T, f *fixture, m *backupformat.Manifest) {
 		if tm.Status != backupformat.TableDone {
 			continue
 		}
-		blobs, err := f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(f.envID, m.Run, tm.Name)+"page-")
+		blobs, err := blobstore.Collect(f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(f.envID, m.Run, tm.Name)+"page-"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,35 +69,13 @@ type fixtureOptions struct {
 	engine     backup.Options
 }
 
-var sharedAzurite struct {
-	once sync.Once
-	a    *azurite.Azurite
-	err  error
-}
-
-// storage returns one Azurite for the package's tests (each test uses its
-// own environment id, so they do not see each other's data).
-func storage(t *testing.T) *azurite.Azurite {
-	sharedAzurite.once.Do(func() {
-		sharedAzurite.a, sharedAzurite.err = azurite.StartProcess(context.Background())
-	})
-	if sharedAzurite.err != nil {
-		t.Fatalf("azurite: %v", sharedAzurite.err)
-	}
-	return sharedAzurite.a
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedAzurite.a != nil {
-		_ = sharedAzurite.a.Stop()
-	}
-	os.Exit(code)
-}
+// One Azurite for the package's tests (each test uses its own environment
+// id, so they do not see each other's data).
+func TestMain(m *testing.M) { os.Exit(azurite.RunShared(m)) }
 
 func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	t.Helper()
-	az := storage(t)
+	az := azurite.Shared(t)
 	sim := dataversesim.Start(t, o.sim)
 	env := sim.Demo()
 	if o.identities <= 0 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
@@ -260,7 +261,7 @@ func (e *Engine) restat(ctx context.Context, p backupformat.PageRef) (backupform
 
 // checkFiles ends a task in the files state once every page has its file list.
 func (e *Engine) checkFiles(ctx context.Context, t *runstate.Task) error {
-	have, err := e.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(t.Environment, t.Run, t.Table)+"files-")
+	have, err := blobstore.Collect(e.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(t.Environment, t.Run, t.Table)+"files-"))
 	if err != nil {
 		return err
 	}

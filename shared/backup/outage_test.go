@@ -39,7 +39,7 @@ func TestStorageStoppedAndRestartedMidRun(t *testing.T) {
 	eo.MaxDeliveries = 1000 // the outage must not exhaust deliveries
 	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 300, Seed: 28}, engine: eo})
 	f.env.SetLatency(5 * time.Millisecond)
-	az := storage(t)
+	az := azurite.Shared(t)
 	p := az.Ports()
 	relays := []*relay{newRelay(t, p.Blob), newRelay(t, p.Table)}
 	conn := fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=http://%s/%s;TableEndpoint=http://%s/%s;",

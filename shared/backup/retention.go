@@ -57,12 +57,11 @@ func (e *Engine) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 // considered, registered or not, so an environment removed from the
 // connections store keeps its files while its runs exist.
 func (e *Engine) CollectFiles(ctx context.Context, grace time.Duration) (int, error) {
-	all, err := e.blobs.List(ctx, backupformat.ContainerBackups, "env/")
-	if err != nil {
-		return 0, err
-	}
 	used := map[string]bool{}
-	for _, b := range all {
+	for b, err := range e.blobs.List(ctx, backupformat.ContainerBackups, "env/") {
+		if err != nil {
+			return 0, err
+		}
 		if !strings.Contains(b.Name, "/files-") {
 			continue
 		}
@@ -73,13 +72,12 @@ func (e *Engine) CollectFiles(ctx context.Context, grace time.Duration) (int, er
 			return 0, err
 		}
 	}
-	files, err := e.blobs.List(ctx, backupformat.ContainerFiles, "sha256/")
-	if err != nil {
-		return 0, err
-	}
 	now := e.opts.Now()
 	n := 0
-	for _, f := range files {
+	for f, err := range e.blobs.List(ctx, backupformat.ContainerFiles, "sha256/") {
+		if err != nil {
+			return n, err
+		}
 		if used[f.Name] || now.Sub(f.LastModified) < grace {
 			continue
 		}
@@ -182,11 +180,10 @@ func (e *Engine) deleteRun(ctx context.Context, env, run string) error {
 	if err := e.blobs.Delete(ctx, backupformat.ContainerBackups, backupformat.ManifestBlob(env, run)); err != nil {
 		return err
 	}
-	blobs, err := e.blobs.List(ctx, backupformat.ContainerBackups, backupformat.RunPrefix(env, run))
-	if err != nil {
-		return err
-	}
-	for _, b := range blobs {
+	for b, err := range e.blobs.List(ctx, backupformat.ContainerBackups, backupformat.RunPrefix(env, run)) {
+		if err != nil {
+			return err
+		}
 		if err := e.blobs.Delete(ctx, backupformat.ContainerBackups, b.Name); err != nil {
 			return err
 		}

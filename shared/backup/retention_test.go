@@ -11,6 +11,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -96,7 +97,7 @@ func TestRetentionKeepsWhatIncrementalsNeed(t *testing.T) {
 	if _, err := backupformat.ReadManifest(ctx, f.blobs, f.envID, run1.ID); err == nil {
 		t.Errorf("run 1 manifest still there")
 	}
-	left, _ := f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.RunPrefix(f.envID, run2.ID))
+	left, _ := blobstore.Collect(f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.RunPrefix(f.envID, run2.ID)))
 	if len(left) != 0 {
 		t.Errorf("%d blobs of run 2 left", len(left))
 	}

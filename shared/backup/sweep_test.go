@@ -9,6 +9,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
@@ -92,7 +93,7 @@ func TestSweepWritesNothingWhenNothingWasDeletedMidRead(t *testing.T) {
 		t.Errorf("run 2 totals: %d sweep tombstones", m2.Totals.SweepTombstones)
 	}
 	// The sweep's scratch blobs are gone.
-	left, err := f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(f.envID, run2.ID, "account")+"sweep-")
+	left, err := blobstore.Collect(f.blobs.List(ctx, backupformat.ContainerBackups, backupformat.TablePrefix(f.envID, run2.ID, "account")+"sweep-"))
 	if err != nil || len(left) != 0 {
 		t.Errorf("sweep id blobs left: %d %v", len(left), err)
 	}

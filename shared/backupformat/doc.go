@@ -20,6 +20,7 @@
 // one. The format is documented in docs/storage-format.md; FormatVersion is
 // written into every manifest and bumped on incompatible changes.
 //
-// Blobs is the seam to blob storage: NewAzureBlobs wraps azblob (Azure and
-// Azurite) and NewMemoryBlobs is the in-memory implementation for unit tests.
+// Blob storage is package blobstore (its Store, with the Azure and
+// in-memory implementations); Blobs, BlobInfo, NewAzureBlobs, NewMemoryBlobs
+// and the error names here are aliases of blobstore's.
 package backupformat

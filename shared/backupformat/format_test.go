@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 func rec(id string, v int64, name string) Record {
@@ -146,7 +148,7 @@ func TestPutFileStoresOnce(t *testing.T) {
 		t.Fatal(err, n)
 	}
 	s2, _, _ := PutFileBytes(ctx, b, []byte("hello"))
-	files, _ := b.List(ctx, ContainerFiles, "")
+	files, _ := blobstore.Collect(b.List(ctx, ContainerFiles, ""))
 	if s1 != s2 || len(files) != 1 || files[0].Name != FileBlob(s1) {
 		t.Fatalf("%s %s %v", s1, s2, files)
 	}

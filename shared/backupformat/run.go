@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"io"
 	"sort"
 	"strings"
@@ -26,7 +27,7 @@ func (m *Manifest) Restorable() bool { return m.Status == RunSucceeded || m.Stat
 // another reason is an error, never a reason to fall back to an older run.
 func LatestRun(ctx context.Context, b Blobs, env string) (string, error) {
 	prefix := EnvironmentPrefix(env) + "run/"
-	infos, err := b.List(ctx, ContainerBackups, prefix)
+	infos, err := blobstore.Collect(b.List(ctx, ContainerBackups, prefix))
 	if err != nil {
 		return "", fmt.Errorf("list the runs of %s: %w", env, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,33 +17,8 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
 
-var (
-	azOnce sync.Once
-	az     *azurite.Azurite
-	azErr  error
-)
-
 // One Azurite for the package; each test resets the tables.
-func sharedAzurite(t *testing.T) *azurite.Azurite {
-	t.Helper()
-	azOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), azurite.StartTimeout)
-		defer cancel()
-		az, azErr = azurite.StartProcess(ctx)
-	})
-	if azErr != nil {
-		t.Fatalf("start Azurite: %v", azErr)
-	}
-	return az
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if az != nil {
-		_ = az.Stop()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(azurite.RunShared(m)) }
 
 type fixture struct {
 	sim     *dataversesim.Server
@@ -55,7 +29,7 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	a := sharedAzurite(t)
+	a := azurite.Shared(t)
 	ctx := context.Background()
 	tables, err := aztables.NewServiceClientFromConnectionString(a.ConnectionString(), nil)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
 	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 )
 
 // Kind is the kind of connection.
@@ -193,9 +194,9 @@ func checkSchedule(expr string) error {
 
 // Errors of the package; callers use errors.Is / errors.As.
 var (
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = tablestore.ErrNotFound
 	// ErrConflict is a concurrent update (ETag mismatch) or a duplicate.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = tablestore.ErrConflict
 	// ErrInUse refuses deleting a connection environments still use.
 	ErrInUse = errors.New("in use")
 )

@@ -202,7 +202,7 @@ func TestConformanceMemory(t *testing.T) {
 }
 
 func TestConformanceStorageQueue(t *testing.T) {
-	az := sharedAzurite(t)
+	az := azurite.Shared(t)
 	svc := queueService(t, az)
 	runConformance(t, func(t *testing.T) harness {
 		s, err := NewStorageQueueSenderFromConnectionString(az.ConnectionString(), nil)
@@ -226,34 +226,9 @@ func TestConformanceStorageQueue(t *testing.T) {
 
 // --- helpers shared by the tests of this package ---
 
-var (
-	azOnce sync.Once
-	az     *azurite.Azurite
-	azErr  error
-)
-
-// sharedAzurite starts one Azurite for the whole package run (start-up costs
-// about 1.5 s); TestMain stops it. Tests using it do not run in parallel.
-func sharedAzurite(t *testing.T) *azurite.Azurite {
-	t.Helper()
-	azOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), azurite.StartTimeout)
-		defer cancel()
-		az, azErr = azurite.StartProcess(ctx)
-	})
-	if azErr != nil {
-		t.Fatalf("start Azurite: %v", azErr)
-	}
-	return az
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if az != nil {
-		_ = az.Stop()
-	}
-	os.Exit(code)
-}
+// One Azurite for the whole package run; tests using it do not run in
+// parallel.
+func TestMain(m *testing.M) { os.Exit(azurite.RunShared(m)) }
 
 func queueService(t *testing.T, az *azurite.Azurite) *azqueue.ServiceClient {
 	t.Helper()

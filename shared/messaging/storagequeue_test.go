@@ -20,7 +20,7 @@ import (
 // created and empty.
 func newStorageSender(t *testing.T, opts *StorageQueueOptions) (*StorageQueueSender, *azqueue.ServiceClient) {
 	t.Helper()
-	az := sharedAzurite(t)
+	az := azurite.Shared(t)
 	s, err := NewStorageQueueSenderFromConnectionString(az.ConnectionString(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestOpen(t *testing.T) {
 	}
 
 	// Storage queues: Open creates every queue and poison queue.
-	az := sharedAzurite(t)
+	az := azurite.Shared(t)
 	svc := queueService(t, az)
 	for _, q := range Queues() {
 		_, _ = svc.DeleteQueue(ctx, PoisonQueue(q), nil)

@@ -29,29 +29,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
-var sharedAzurite struct {
-	once sync.Once
-	a    *azurite.Azurite
-	err  error
-}
-
-func storage(t *testing.T) *azurite.Azurite {
-	sharedAzurite.once.Do(func() {
-		sharedAzurite.a, sharedAzurite.err = azurite.StartProcess(context.Background())
-	})
-	if sharedAzurite.err != nil {
-		t.Fatalf("azurite: %v", sharedAzurite.err)
-	}
-	return sharedAzurite.a
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sharedAzurite.a != nil {
-		_ = sharedAzurite.a.Stop()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(azurite.RunShared(m)) }
 
 // dir serves both engines: environment id -> simulated environment.
 type dir struct {
@@ -142,7 +120,7 @@ type fixtureOptions struct {
 
 func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	t.Helper()
-	az := storage(t)
+	az := azurite.Shared(t)
 	if o.sim.Seed == 0 {
 		o.sim.Seed = 1
 	}

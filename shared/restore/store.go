@@ -1,19 +1,18 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
-	"github.com/cloudbackup-d365/cloudbackup/shared/azerr"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
-	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 )
 
 // Table Storage tables of restore jobs.
@@ -25,10 +24,11 @@ const (
 // Tables lists the Table Storage tables the package uses.
 func Tables() []string { return []string{TableJobs, TableResults} }
 
-// Errors of the store.
+// Errors of the store: tablestore's sentinels, under the names the engine
+// and the API test (ErrNotFound also means "no such run" to the engine).
 var (
-	ErrNotFound = errors.New("restore: not found")
-	ErrConflict = errors.New("restore: concurrent update")
+	ErrNotFound = tablestore.ErrNotFound
+	ErrConflict = tablestore.ErrConflict
 )
 
 // Job statuses.
@@ -73,7 +73,7 @@ type Job struct {
 	Unmapped []plan.Unmapped `json:"unmapped,omitempty"`
 	// Notes are job-level findings (e.g. tables of the scope not in the run).
 	Notes []string `json:"notes,omitempty"`
-	etag  azcore.ETag
+	etag  tablestore.ETag
 }
 
 // Counts sum a job's per-record results (and predictions for a dry run).
@@ -124,198 +124,136 @@ type Result struct {
 	Attempts int              `json:"attempts,omitempty"`
 }
 
-// Store keeps jobs and results in Table Storage.
+// Store keeps jobs and results in Table Storage (tablestore): a job is a
+// document in the partition "job" of the jobs table, keyed by its id; a
+// result is a document in the job's partition of the results table, keyed
+// by Result.Key.
 type Store struct {
-	jobs, results *aztables.Client
+	jobs    tablestore.Docs[Job]
+	results tablestore.Docs[Result]
 }
 
 // OpenStore returns a Store on svc, creating the tables when missing.
 func OpenStore(ctx context.Context, svc *aztables.ServiceClient) (*Store, error) {
-	s := &Store{jobs: svc.NewClient(TableJobs), results: svc.NewClient(TableResults)}
-	if err := storageaccount.EnsureTables(ctx, svc, Tables()...); err != nil {
+	jobs, err := tablestore.NewAzure(ctx, svc, TableJobs)
+	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	return s, nil
+	results, err := tablestore.NewAzure(ctx, svc, TableResults)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	return NewStore(jobs, results), nil
 }
 
-var statusOf = azerr.Status
+// NewStore returns a Store on the jobs and results tables
+// (tablestore.NewMemory for engine unit tests).
+func NewStore(jobs, results tablestore.Store) *Store {
+	return &Store{
+		jobs:    tablestore.Docs[Job]{Store: jobs, Columns: func(j *Job) map[string]string { return map[string]string{"Status": j.Status} }},
+		results: tablestore.Docs[Result]{Store: results},
+	}
+}
 
 const jobPartition = "job"
 
-type entity struct {
-	aztables.Entity
-	Data string `json:"Data"`
-}
-
 // CreateJob inserts a new job (ErrConflict when the id exists).
 func (s *Store) CreateJob(ctx context.Context, j *Job) error {
-	b, err := s.marshalJob(j)
+	etag, err := s.jobs.Insert(ctx, jobPartition, j.ID, j)
 	if err != nil {
-		return err
-	}
-	resp, err := s.jobs.AddEntity(ctx, b, nil)
-	if err != nil {
-		if statusOf(err) == 409 {
-			return ErrConflict
-		}
 		return fmt.Errorf("restore: create job: %w", err)
 	}
-	j.etag = resp.ETag
+	j.etag = etag
 	return nil
-}
-
-func (s *Store) marshalJob(j *Job) ([]byte, error) {
-	data, err := json.Marshal(j)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(entity{Entity: aztables.Entity{PartitionKey: jobPartition, RowKey: j.ID}, Data: string(data)})
 }
 
 // GetJob reads a job.
 func (s *Store) GetJob(ctx context.Context, id string) (*Job, error) {
-	resp, err := s.jobs.GetEntity(ctx, jobPartition, id, nil)
+	j, etag, err := s.jobs.Get(ctx, jobPartition, id)
 	if err != nil {
-		if statusOf(err) == 404 {
-			return nil, ErrNotFound
-		}
 		return nil, fmt.Errorf("restore: get job: %w", err)
 	}
-	var e entity
-	if err := json.Unmarshal(resp.Value, &e); err != nil {
-		return nil, err
-	}
-	var j Job
-	if err := json.Unmarshal([]byte(e.Data), &j); err != nil {
-		return nil, err
-	}
-	j.etag = resp.ETag
-	return &j, nil
+	j.etag = etag
+	return j, nil
 }
 
 // UpdateJob writes j if it did not change since it was read (ErrConflict).
 func (s *Store) UpdateJob(ctx context.Context, j *Job) error {
-	b, err := s.marshalJob(j)
+	etag, err := s.jobs.Replace(ctx, jobPartition, j.ID, j, j.etag)
 	if err != nil {
-		return err
-	}
-	et := j.etag
-	resp, err := s.jobs.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: &et, UpdateMode: aztables.UpdateModeReplace})
-	if err != nil {
-		if statusOf(err) == 412 || statusOf(err) == 409 {
-			return ErrConflict
-		}
 		return fmt.Errorf("restore: update job: %w", err)
 	}
-	j.etag = resp.ETag
+	j.etag = etag
 	return nil
 }
 
-// ModifyJob re-reads and changes a job until its conditional write succeeds;
-// fn returning false leaves it unchanged.
+// ModifyJob re-reads and changes a job until its conditional write succeeds
+// (tablestore.Modify); fn returning false leaves it unchanged.
 func (s *Store) ModifyJob(ctx context.Context, id string, fn func(*Job) (bool, error)) (*Job, error) {
-	for i := 0; ; i++ {
-		j, err := s.GetJob(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := fn(j)
-		if err != nil || !ok {
-			return j, err
-		}
-		err = s.UpdateJob(ctx, j)
-		if err == nil {
-			return j, nil
-		}
-		if !errors.Is(err, ErrConflict) || i > 20 {
-			return nil, err
-		}
+	j, etag, err := s.jobs.Modify(ctx, jobPartition, id, fn)
+	if j != nil {
+		j.etag = etag
 	}
+	return j, err
 }
 
 // ListJobs returns jobs, newest first (ids sort by time).
 func (s *Store) ListJobs(ctx context.Context, limit int) ([]*Job, error) {
-	f := "PartitionKey eq '" + jobPartition + "'"
-	p := s.jobs.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &f})
 	var out []*Job
-	for p.More() {
-		pg, err := p.NextPage(ctx)
+	for it, err := range s.jobs.List(ctx, jobPartition, "") {
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("restore: list jobs: %w", err)
 		}
-		for _, raw := range pg.Entities {
-			var e entity
-			if json.Unmarshal(raw, &e) != nil {
-				continue
-			}
-			var j Job
-			if json.Unmarshal([]byte(e.Data), &j) == nil {
-				out = append(out, &j)
-			}
-		}
+		it.Value.etag = it.ETag
+		out = append(out, it.Value)
 	}
-	sort.Slice(out, func(i, k int) bool { return out[i].ID > out[k].ID })
+	slices.SortFunc(out, func(a, b *Job) int { return cmp.Compare(b.ID, a.ID) })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
 	return out, nil
 }
 
-type resultEntity struct {
-	aztables.Entity
-	Data string `json:"Data"`
-}
-
-// PutResults upserts result rows of a job, in transactions of up to 100.
+// PutResults upserts result rows of a job (tablestore.UpsertBatch: few
+// requests). A row too large for a table entity loses its field diff, with
+// a warning saying so, rather than failing the job.
 func (s *Store) PutResults(ctx context.Context, job string, rs []Result) error {
-	for len(rs) > 0 {
-		n := min(len(rs), 100)
-		var acts []aztables.TransactionAction
-		for _, r := range rs[:n] {
-			d, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			if len(d) > 30000 { // Table Storage property limit: trim the diff
-				r.Diff = nil
-				r.Warnings = append(r.Warnings, "field diff too large to store")
-				d, _ = json.Marshal(r)
-			}
-			b, _ := json.Marshal(resultEntity{Entity: aztables.Entity{PartitionKey: job, RowKey: r.Key}, Data: string(d)})
-			acts = append(acts, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: b})
+	es := make([]tablestore.Entity, 0, len(rs))
+	for _, r := range rs {
+		e, err := resultEntity(job, r)
+		if errors.Is(err, tablestore.ErrTooLarge) {
+			r.Diff = nil
+			r.Warnings = append(r.Warnings, "field diff too large to store")
+			e, err = resultEntity(job, r)
 		}
-		if _, err := s.results.SubmitTransaction(ctx, acts, nil); err != nil {
-			return fmt.Errorf("restore: store %d results: %w", n, err)
+		if err != nil {
+			return fmt.Errorf("restore: result %s: %w", r.Key, err)
 		}
-		rs = rs[n:]
+		es = append(es, e)
+	}
+	if err := s.results.Store.UpsertBatch(ctx, es); err != nil {
+		return fmt.Errorf("restore: store %d results: %w", len(es), err)
 	}
 	return nil
 }
 
+func resultEntity(job string, r Result) (tablestore.Entity, error) {
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return tablestore.Entity{}, err
+	}
+	e := tablestore.Entity{PartitionKey: job, RowKey: r.Key, Doc: doc}
+	return e, tablestore.Check(e)
+}
+
 // Results streams a job's rows whose keys start with prefix, by key.
 func (s *Store) Results(ctx context.Context, job, prefix string, fn func(Result) error) error {
-	f := "PartitionKey eq '" + job + "'"
-	if prefix != "" {
-		f += " and RowKey ge '" + prefix + "' and RowKey lt '" + prefix + "~'"
-	}
-	p := s.results.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &f})
-	for p.More() {
-		pg, err := p.NextPage(ctx)
+	for it, err := range s.results.List(ctx, job, prefix) {
 		if err != nil {
 			return fmt.Errorf("restore: list results: %w", err)
 		}
-		for _, raw := range pg.Entities {
-			var e resultEntity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return err
-			}
-			var r Result
-			if err := json.Unmarshal([]byte(e.Data), &r); err != nil {
-				return err
-			}
-			if err := fn(r); err != nil {
-				return err
-			}
+		if err := fn(*it.Value); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -20,7 +20,11 @@
 // runs table (the "~active" rows filtered out), for views that list
 // environments.
 //
-// Entities store their state as JSON split over string properties D0..Dn
-// (Table Storage caps a string property at 64 KB and an entity at 1 MB), plus
-// a plain Status property for readability in Storage Explorer.
+// The tables are tablestore Stores: each row is the JSON of a Run, Task or
+// lock in tablestore's one encoding (chunked over properties, checked
+// against the entity-size rule), plus a plain Status column for people
+// reading the table in Storage Explorer. Updates are ETag-conditional;
+// ModifyRun and ModifyTask are tablestore's read-modify-write with backoff.
+// Open builds the Store on Azure Table Storage; New takes any tablestore
+// tables, such as tablestore.NewMemory for engine unit tests.
 package runstate

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 )
 
 // LatestRun returns env's newest run (by creation time), or nil when env
@@ -26,20 +26,22 @@ func (s *Store) LatestRun(ctx context.Context, env string) (*Run, error) {
 // rows excluded) instead of one per environment.
 func (s *Store) LatestRuns(ctx context.Context) (map[string]*Run, error) {
 	out := map[string]*Run{}
-	err := s.listWhere(ctx, s.runs, "RowKey ne '"+lockRow+"'", func(raw []byte, etag azcore.ETag) error {
-		var r Run
-		if err := decodeEntity(raw, &r); err != nil {
-			return err
+	for e, err := range s.runs.Store.ListAll(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		if e.RowKey == lockRow {
+			continue
+		}
+		r, err := tablestore.Decode[Run](e)
+		if err != nil {
+			return nil, err
 		}
 		if r.Environment == "" {
-			return errors.New("runstate: a run row without its environment")
+			return nil, errors.New("runstate: a run row without its environment")
 		}
-		r.ETag = etag
-		out[r.Environment] = newer(out[r.Environment], &r)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		r.ETag = e.ETag
+		out[r.Environment] = newer(out[r.Environment], r)
 	}
 	return out, nil
 }

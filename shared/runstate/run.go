@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 )
 
 // Run statuses.
@@ -71,7 +71,7 @@ type Run struct {
 	// UpdatedAt is the time of the last write (set by the store).
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 
-	ETag azcore.ETag `json:"-"`
+	ETag tablestore.ETag `json:"-"`
 }
 
 // Seconds is the run's duration so far (or in total once finished).
@@ -93,11 +93,10 @@ type lock struct {
 func (s *Store) CreateRun(ctx context.Context, env, trigger string) (*Run, error) {
 	now := s.now().UTC()
 	r := &Run{Environment: env, ID: NewRunID(now), Status: RunPending, Trigger: trigger, CreatedAt: now, UpdatedAt: now}
-	var l lock
-	etag, err := s.get(ctx, s.runs, env, lockRow, &l)
+	l, etag, err := s.locks.Get(ctx, env, lockRow)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if _, err := s.add(ctx, s.runs, env, lockRow, "lock", lock{RunID: r.ID}); err != nil {
+		if _, err := s.locks.Insert(ctx, env, lockRow, &lock{RunID: r.ID}); err != nil {
 			if errors.Is(err, ErrConflict) {
 				return nil, &ActiveError{RunID: "(just created)"}
 			}
@@ -124,14 +123,14 @@ func (s *Store) CreateRun(ctx context.Context, env, trigger string) (*Run, error
 				}
 			}
 		}
-		if _, err := s.update(ctx, s.runs, env, lockRow, "lock", lock{RunID: r.ID}, etag); err != nil {
+		if _, err := s.locks.Replace(ctx, env, lockRow, &lock{RunID: r.ID}, etag); err != nil {
 			if errors.Is(err, ErrConflict) {
 				return nil, &ActiveError{RunID: "(just taken)"}
 			}
 			return nil, err
 		}
 	}
-	etag, err = s.add(ctx, s.runs, env, r.ID, r.Status, r)
+	etag, err = s.runs.Insert(ctx, env, r.ID, r)
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +140,11 @@ func (s *Store) CreateRun(ctx context.Context, env, trigger string) (*Run, error
 
 // ActiveRun returns the id of env's run in progress ("" when none).
 func (s *Store) ActiveRun(ctx context.Context, env string) (string, error) {
-	var l lock
-	if _, err := s.get(ctx, s.runs, env, lockRow, &l); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return "", nil
-		}
+	l, _, err := s.locks.Get(ctx, env, lockRow)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
 		return "", err
 	}
 	if l.RunID == "" {
@@ -166,8 +165,7 @@ func (s *Store) ActiveRun(ctx context.Context, env string) (string, error) {
 
 // ReleaseRun clears env's "~active" row if it still names runID.
 func (s *Store) ReleaseRun(ctx context.Context, env, runID string) error {
-	var l lock
-	etag, err := s.get(ctx, s.runs, env, lockRow, &l)
+	l, etag, err := s.locks.Get(ctx, env, lockRow)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -177,7 +175,7 @@ func (s *Store) ReleaseRun(ctx context.Context, env, runID string) error {
 	if l.RunID != runID {
 		return nil
 	}
-	err = s.del(ctx, s.runs, env, lockRow, etag)
+	err = s.locks.Delete(ctx, env, lockRow, etag)
 	if errors.Is(err, ErrConflict) {
 		return nil // taken over meanwhile
 	}
@@ -186,19 +184,18 @@ func (s *Store) ReleaseRun(ctx context.Context, env, runID string) error {
 
 // GetRun reads a run.
 func (s *Store) GetRun(ctx context.Context, env, id string) (*Run, error) {
-	var r Run
-	etag, err := s.get(ctx, s.runs, env, id, &r)
+	r, etag, err := s.runs.Get(ctx, env, id)
 	if err != nil {
 		return nil, err
 	}
 	r.ETag = etag
-	return &r, nil
+	return r, nil
 }
 
 // UpdateRun writes r if it has not changed since read (ErrConflict otherwise).
 func (s *Store) UpdateRun(ctx context.Context, r *Run) error {
 	r.UpdatedAt = s.now().UTC()
-	etag, err := s.update(ctx, s.runs, r.Environment, r.ID, r.Status, r, r.ETag)
+	etag, err := s.runs.Replace(ctx, r.Environment, r.ID, r, r.ETag)
 	if err != nil {
 		return err
 	}
@@ -207,46 +204,40 @@ func (s *Store) UpdateRun(ctx context.Context, r *Run) error {
 }
 
 // ModifyRun applies fn to the current run and writes it, re-reading and
-// re-applying on conflict. fn returning false writes nothing.
+// re-applying on conflict (tablestore.Modify). fn returning false writes
+// nothing.
 func (s *Store) ModifyRun(ctx context.Context, env, id string, fn func(*Run) (bool, error)) (*Run, error) {
-	for attempt := 0; ; attempt++ {
-		r, err := s.GetRun(ctx, env, id)
-		if err != nil {
-			return nil, err
-		}
+	r, etag, err := s.runs.Modify(ctx, env, id, func(r *Run) (bool, error) {
 		ok, err := fn(r)
-		if err != nil || !ok {
-			return r, err
+		if ok && err == nil {
+			r.UpdatedAt = s.now().UTC()
 		}
-		err = s.UpdateRun(ctx, r)
-		if err == nil {
-			return r, nil
-		}
-		if !errors.Is(err, ErrConflict) || attempt > 50 {
-			return nil, err
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, err
-		}
+		return ok, err
+	})
+	if r != nil {
+		r.ETag = etag
 	}
+	return r, err
 }
 
 // ListRuns lists env's runs, oldest first.
 func (s *Store) ListRuns(ctx context.Context, env string) ([]*Run, error) {
 	var out []*Run
-	err := s.list(ctx, s.runs, env, func(raw []byte, etag azcore.ETag) error {
-		if rowKeyOf(raw) == lockRow {
-			return nil
+	for e, err := range s.runs.Store.List(ctx, env, "") {
+		if err != nil {
+			return out, err
 		}
-		var r Run
-		if err := decodeEntity(raw, &r); err != nil {
-			return err
+		if e.RowKey == lockRow {
+			continue
 		}
-		r.ETag = etag
-		out = append(out, &r)
-		return nil
-	})
-	return out, err
+		r, err := tablestore.Decode[Run](e)
+		if err != nil {
+			return out, err
+		}
+		r.ETag = e.ETag
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // DeleteRun removes a run row and its tasks.
@@ -254,18 +245,5 @@ func (s *Store) DeleteRun(ctx context.Context, env, id string) error {
 	if err := s.DeleteTasks(ctx, id); err != nil {
 		return err
 	}
-	return s.del(ctx, s.runs, env, id, "")
-}
-
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(5+attempt*attempt*5) * time.Millisecond
-	d = min(d, 500*time.Millisecond)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return s.runs.Delete(ctx, env, id, "")
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,13 +15,42 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
 
-func open(t *testing.T) *runstate.Store {
-	t.Helper()
-	az := azurite.Start(t)
-	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+func TestMain(m *testing.M) { os.Exit(azurite.RunShared(m)) }
+
+var tableSeq atomic.Int64
+
+// stores runs a test on the Azure store (Azurite, fresh tables) and on the
+// in-memory one: the engines' unit tests may use either.
+func stores(t *testing.T, test func(t *testing.T, s *runstate.Store)) {
+	t.Run("azure", func(t *testing.T) {
+		svc, err := aztables.NewServiceClientFromConnectionString(azurite.Shared(t).ConnectionString(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := tableSeq.Add(1)
+		ctx := context.Background()
+		runs, err := tablestore.NewAzure(ctx, svc, fmt.Sprintf("runs%d", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks, err := tablestore.NewAzure(ctx, svc, fmt.Sprintf("tasks%d", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		test(t, runstate.New(runs, tasks, nil))
+	})
+	t.Run("memory", func(t *testing.T) {
+		test(t, runstate.New(tablestore.NewMemory(runstate.TableRuns), tablestore.NewMemory(runstate.TableTasks), nil))
+	})
+}
+
+// TestOpen: Open creates the tables and the store works on them.
+func TestOpen(t *testing.T) {
+	svc, err := aztables.NewServiceClientFromConnectionString(azurite.Shared(t).ConnectionString(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,13 +58,20 @@ func open(t *testing.T) *runstate.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	r, err := s.CreateRun(context.Background(), "envopen", runstate.TriggerOnDemand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetRun(context.Background(), "envopen", r.ID); err != nil || got.ID != r.ID || got.ETag != r.ETag {
+		t.Fatalf("read back %+v %v", got, err)
+	}
 }
 
 // TestOneRunPerEnvironment: concurrent CreateRun calls for one environment
 // give exactly one run; after it ends, a new one can start.
-func TestOneRunPerEnvironment(t *testing.T) {
-	s := open(t)
+func TestOneRunPerEnvironment(t *testing.T) { stores(t, testOneRunPerEnvironment) }
+
+func testOneRunPerEnvironment(t *testing.T, s *runstate.Store) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -98,8 +136,9 @@ func TestOneRunPerEnvironment(t *testing.T) {
 
 // TestLargeTaskState: a task with thousands of page entries is stored over
 // several properties and read back whole.
-func TestLargeTaskState(t *testing.T) {
-	s := open(t)
+func TestLargeTaskState(t *testing.T) { stores(t, testLargeTaskState) }
+
+func testLargeTaskState(t *testing.T, s *runstate.Store) {
 	ctx := context.Background()
 	task := &runstate.Task{Run: "r1", Table: "account", Environment: "e", Status: runstate.TaskQueued}
 	if err := s.AddTasks(ctx, []*runstate.Task{task}); err != nil {

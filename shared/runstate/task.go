@@ -6,9 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/tablestore"
 )
 
 // Task statuses.
@@ -91,7 +90,7 @@ type Task struct {
 	// UpdatedAt is the time of the last write (set by the store).
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 
-	ETag azcore.ETag `json:"-"`
+	ETag tablestore.ETag `json:"-"`
 }
 
 // AddTasks inserts tasks that do not exist yet; existing rows (a scan
@@ -99,7 +98,7 @@ type Task struct {
 func (s *Store) AddTasks(ctx context.Context, tasks []*Task) error {
 	for _, t := range tasks {
 		t.UpdatedAt = s.now().UTC()
-		etag, err := s.add(ctx, s.tasks, t.Run, t.Table, t.Status, t)
+		etag, err := s.tasks.Insert(ctx, t.Run, t.Table, t)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -113,19 +112,18 @@ func (s *Store) AddTasks(ctx context.Context, tasks []*Task) error {
 
 // GetTask reads one task.
 func (s *Store) GetTask(ctx context.Context, run, table string) (*Task, error) {
-	var t Task
-	etag, err := s.get(ctx, s.tasks, run, table, &t)
+	t, etag, err := s.tasks.Get(ctx, run, table)
 	if err != nil {
 		return nil, err
 	}
 	t.ETag = etag
-	return &t, nil
+	return t, nil
 }
 
 // UpdateTask writes t if unchanged since read (ErrConflict otherwise).
 func (s *Store) UpdateTask(ctx context.Context, t *Task) error {
 	t.UpdatedAt = s.now().UTC()
-	etag, err := s.update(ctx, s.tasks, t.Run, t.Table, t.Status, t, t.ETag)
+	etag, err := s.tasks.Replace(ctx, t.Run, t.Table, t, t.ETag)
 	if err != nil {
 		return err
 	}
@@ -134,49 +132,39 @@ func (s *Store) UpdateTask(ctx context.Context, t *Task) error {
 }
 
 // ModifyTask applies fn to the current task and writes it, re-reading and
-// re-applying on conflict. fn returning false writes nothing.
+// re-applying on conflict (tablestore.Modify). fn returning false writes
+// nothing.
 func (s *Store) ModifyTask(ctx context.Context, run, table string, fn func(*Task) (bool, error)) (*Task, error) {
-	for attempt := 0; ; attempt++ {
-		t, err := s.GetTask(ctx, run, table)
-		if err != nil {
-			return nil, err
-		}
+	t, etag, err := s.tasks.Modify(ctx, run, table, func(t *Task) (bool, error) {
 		ok, err := fn(t)
-		if err != nil || !ok {
-			return t, err
+		if ok && err == nil {
+			t.UpdatedAt = s.now().UTC()
 		}
-		err = s.UpdateTask(ctx, t)
-		if err == nil {
-			return t, nil
-		}
-		if !errors.Is(err, ErrConflict) || attempt > 50 {
-			return nil, err
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return nil, err
-		}
+		return ok, err
+	})
+	if t != nil {
+		t.ETag = etag
 	}
+	return t, err
 }
 
 // ListTasks lists a run's tasks by Order.
 func (s *Store) ListTasks(ctx context.Context, run string) ([]*Task, error) {
 	var out []*Task
-	err := s.list(ctx, s.tasks, run, func(raw []byte, etag azcore.ETag) error {
-		var t Task
-		if err := decodeEntity(raw, &t); err != nil {
-			return err
+	for it, err := range s.tasks.List(ctx, run, "") {
+		if err != nil {
+			return nil, err
 		}
-		t.ETag = etag
-		out = append(out, &t)
-		return nil
-	})
+		it.Value.ETag = it.ETag
+		out = append(out, it.Value)
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Order != out[j].Order {
 			return out[i].Order < out[j].Order
 		}
 		return out[i].Table < out[j].Table
 	})
-	return out, err
+	return out, nil
 }
 
 // DeleteTasks removes every task of a run.
@@ -186,7 +174,7 @@ func (s *Store) DeleteTasks(ctx context.Context, run string) error {
 		return err
 	}
 	for _, t := range tasks {
-		if err := s.del(ctx, s.tasks, run, t.Table, ""); err != nil {
+		if err := s.tasks.Delete(ctx, run, t.Table, ""); err != nil {
 			return err
 		}
 	}

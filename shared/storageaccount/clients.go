@@ -12,7 +12,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"github.com/cloudbackup-d365/cloudbackup/shared/azerr"
 	"github.com/cloudbackup-d365/cloudbackup/shared/config"
 )
 
@@ -69,13 +68,3 @@ func (c *Clients) Ping(ctx context.Context) map[string]error {
 }
 
 func to[T any](v T) *T { return &v }
-
-// EnsureTables creates the named tables, leaving existing ones alone.
-func EnsureTables(ctx context.Context, svc *aztables.ServiceClient, names ...string) error {
-	for _, name := range names {
-		if _, err := svc.CreateTable(ctx, name, nil); err != nil && !azerr.HasCode(err, "TableAlreadyExists") {
-			return fmt.Errorf("create table %s: %s", name, azerr.Short(err))
-		}
-	}
-	return nil
-}

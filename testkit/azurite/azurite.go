@@ -9,6 +9,10 @@
 // where it can, for fault tests: in-memory data does not survive a restart,
 // so queues, containers and tables must be created again afterwards.
 //
+// Most test packages share one instance per test binary: Shared starts it
+// on first use and RunShared, as the package's TestMain, stops it at exit.
+// Start gives a test an instance of its own (for Restart and Stop).
+//
 // The account is Azurite's well-known development account (devstoreaccount1
 // and its published key): it is not a secret.
 package azurite

@@ -2,6 +2,7 @@ package azurite
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,50 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
 )
+
+func TestMain(m *testing.M) { os.Exit(RunShared(m)) }
+
+// TestShared: one instance for every caller, running, usable.
+func TestShared(t *testing.T) {
+	a, b := Shared(t), Shared(t)
+	if a != b || !a.Running() {
+		t.Fatalf("Shared returned %p and %p (running %v): want one running instance", a, b, a.Running())
+	}
+	svc, err := azqueue.NewServiceClientFromConnectionString(a.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateQueue(context.Background(), "shared", nil); err != nil {
+		t.Fatalf("create queue on the shared instance: %v", err)
+	}
+}
+
+// fatalRecorder records Fatal instead of ending the test.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper()                   {}
+func (f *fatalRecorder) Fatal(args ...any)         { f.msg = fmt.Sprint(args...) }
+func (f *fatalRecorder) Fatalf(s string, a ...any) { f.msg = fmt.Sprintf(s, a...) }
+
+// TestSharedWithoutRunShared: without RunShared as TestMain, Shared refuses
+// and says how to fix it, rather than leaving a process behind.
+func TestSharedWithoutRunShared(t *testing.T) {
+	shared.mu.Lock()
+	shared.active = false
+	shared.mu.Unlock()
+	defer func() {
+		shared.mu.Lock()
+		shared.active = true
+		shared.mu.Unlock()
+	}()
+	f := &fatalRecorder{TB: t}
+	if a := Shared(f); a != nil || !strings.Contains(f.msg, "RunShared(m)") {
+		t.Fatalf("Shared without RunShared: %v, message %q", a, f.msg)
+	}
+}
 
 func TestParseListening(t *testing.T) {
 	for _, tc := range []struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/functions"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/backupdemo"
@@ -131,7 +132,7 @@ func TestHandlerKilledMidRunResumes(t *testing.T) {
 	kills := 0
 	for kills < 2 {
 		// Kill once pages have been stored, i.e. mid-way through extraction.
-		blobs, err := s.Blobs.List(ctx, backupformat.ContainerBackups, backupformat.RunPrefix(env, id)+"tables/")
+		blobs, err := blobstore.Collect(s.Blobs.List(ctx, backupformat.ContainerBackups, backupformat.RunPrefix(env, id)+"tables/"))
 		if err != nil {
 			t.Fatal(err)
 		}
