@@ -314,8 +314,9 @@ func (s *API) Wait(ctx context.Context, env, run string) (*runstate.Run, error) 
 type SimState map[string]map[string]int64
 
 // SimState captures the demo organization's current state.
-func (s *Stack) SimState() SimState {
-	e := s.Sim.Demo()
+func (s *Stack) SimState() SimState { return stateOf(s.Sim.Demo()) }
+
+func stateOf(e *dataversesim.Env) SimState {
 	out := SimState{}
 	for _, tb := range e.Tables() {
 		m := map[string]int64{}
