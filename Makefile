@@ -81,7 +81,7 @@ test: node-deps go-deps vet lint
 	done
 
 demo: node-deps go-deps app-local
-	$(GO) run ./cmd/demo -app .local/app
+	$(GO) run ./cmd/demo -app .local/app $(DEMO_FLAGS)
 
 # Benchmarks (issue 8): prints the table, writes bench/results/latest.json and
 # BENCHMARKS.md. BENCH_FLAGS=-quick for development, -scale-1m for the 1M point.

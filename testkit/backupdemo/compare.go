@@ -14,10 +14,23 @@ import (
 // The comparison of make demo: every row the delete touched (the deleted
 // ones and the survivors it changed) as it was before the delete, against
 // the simulator after the restore, column by column. A column that differs
-// fails the comparison unless Dataverse does not let a client set it
-// (listed as not writable, with the rows it differs in) or the restore
+// fails the comparison unless it cannot be written back, or the restore
 // sets it by design (overriddencreatedon, listed too). Nothing is left out
-// without being listed.
+// without being listed:
+//
+//   - in a row the restore created, a column counts as not writable only
+//     when the restore job lists it (Job.NotWritable: table, column,
+//     reason), or, for a value Dataverse sets where the backup had none
+//     (createdby on a row that had none), when the table's metadata says a
+//     client cannot set it; a column the job wrote wrong or dropped
+//     without listing it is a difference;
+//   - in a survivor the job writes only the cleared lookup, so the columns
+//     the delete and the relink changed besides are the platform's: they
+//     count as not writable when the metadata says so (modifiedon,
+//     versionnumber, ispartydeleted: IsValidForUpdate false).
+//
+// Every not-writable column is listed with its reason and the number of
+// rows it differs in.
 
 // snapshot is what the touched rows looked like before the delete.
 type snapshot struct {
@@ -134,6 +147,7 @@ func linksOf(e *dataversesim.Env, ids map[string]bool) (map[string]bool, map[row
 
 // comparison is the outcome of comparing the simulator with a snapshot.
 type comparison struct {
+	job         listed
 	differences []string
 	// notWritable counts, per "table.column", the rows in which a column
 	// Dataverse does not let a client set differs; setByRestore those in
@@ -156,9 +170,15 @@ func (c *comparison) columnsNotWritable() []string {
 	return out
 }
 
-// compareWith compares the simulator now with snap.
-func compareWith(e *dataversesim.Env, snap *snapshot) *comparison {
-	c := &comparison{notWritable: map[string]int{}, reasons: map[string]string{}, setByRestore: map[string]int{}}
+// listed are the columns a restore job says it cannot write:
+// "table.column" -> reason. A nil map means the job does not list them
+// (an engine without the listing); then the metadata decides alone.
+type listed map[string]string
+
+// compareWith compares the simulator now with snap; job lists what the
+// restore job could not write.
+func compareWith(e *dataversesim.Env, snap *snapshot, job listed) *comparison {
+	c := &comparison{job: job, notWritable: map[string]int{}, reasons: map[string]string{}, setByRestore: map[string]int{}}
 	for k, want := range snap.rows {
 		row, ok := e.Get(k.table, k.id)
 		if !ok {
@@ -207,16 +227,29 @@ func (c *comparison) row(e *dataversesim.Env, name, table string, want, got map[
 			continue
 		}
 		key := table + "." + col
-		reason := notWritable(e, table, col, created)
-		switch {
-		case created && col == "overriddencreatedon" && wv == nil && reflect.DeepEqual(gv, want["createdon"]):
+		if created && col == "overriddencreatedon" && wv == nil && reflect.DeepEqual(gv, want["createdon"]) {
 			c.setByRestore[key]++ // Dataverse keeps createdon only through it
-		case reason != "":
-			c.notWritable[key]++
-			c.reasons[key] = reason
-		default:
-			c.differences = append(c.differences, fmt.Sprintf("%s.%s = %v, want %v", name, col, show(gv), show(wv)))
+			continue
 		}
+		reason, meta := c.job[key], notWritable(e, table, col, created)
+		switch {
+		case !created || c.job == nil:
+			reason = meta
+		case reason != "":
+			reason = "listed by the job: " + reason
+		case wv == nil && meta != "":
+			reason = "set by Dataverse, " + meta
+		}
+		if reason == "" {
+			msg := fmt.Sprintf("%s.%s = %v, want %v", name, col, show(gv), show(wv))
+			if created && meta != "" {
+				msg += " (" + meta + ", but the job does not list it)"
+			}
+			c.differences = append(c.differences, msg)
+			continue
+		}
+		c.notWritable[key]++
+		c.reasons[key] = reason
 	}
 }
 

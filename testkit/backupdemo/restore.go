@@ -66,7 +66,7 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 		d.count("email")+d.count("appointment")+d.count("phonecall")+d.count("letter")+d.count("fax")+d.count("task")+d.count("activityparty"), d.count("annotation"), sum.Links, sum.Survivors)
 
 	start := time.Now()
-	job, counts, err := s.runRestore(ctx, restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}})
+	job, counts, unwritten, err := s.runRestore(ctx, restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}})
 	sum.Job, sum.Status = job.ID, job.Status
 	if err != nil {
 		return sum, err
@@ -75,7 +75,10 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 	sum.Restored = job.Counts.Created
 	sum.CascadeRestored, sum.Relinked, sum.NotWritable = counts["cascadeRestored"], counts["relinked"], counts["notWritable"]
 
-	c := compareWith(e, before)
+	if unwritten == nil {
+		s.logf("restore %s lists no columns it could not write (an engine without the listing): the table metadata decides which differences are not writable", job.ID)
+	}
+	c := compareWith(e, before, unwritten)
 	sum.Compared = c.compared
 	sum.NotWritableColumns = c.columnsNotWritable()
 	sum.Identical = len(c.differences) == 0 && job.Status == restore.StatusSucceeded
@@ -119,36 +122,50 @@ func (s *API) failures(ctx context.Context, job string) string {
 }
 
 // runRestore starts a restore job through the API and waits for its end. It
-// returns the job and its counts by JSON name (counts the engine does not
-// report are 0).
-func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job, map[string]int, error) {
+// returns the job, its counts by JSON name (counts the engine does not
+// report are 0) and the columns it lists as not writable (nil when it lists
+// none: an engine without Job.NotWritable).
+func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job, map[string]int, listed, error) {
 	var job restore.Job
 	var raw json.RawMessage
 	if _, err := s.call(ctx, http.MethodPost, "/restores", req, &raw); err != nil {
-		return job, nil, err
+		return job, nil, nil, err
 	}
 	if err := json.Unmarshal(raw, &job); err != nil {
-		return job, nil, err
+		return job, nil, nil, err
 	}
 	s.logf("restore %s started: deleted records of run %s", job.ID, req.Run)
 	for !restore.Terminal(job.Status) {
 		select {
 		case <-ctx.Done():
-			return job, nil, fmt.Errorf("waiting for restore %s (%s): %w", job.ID, job.Status, ctx.Err())
+			return job, nil, nil, fmt.Errorf("waiting for restore %s (%s): %w", job.ID, job.Status, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 		if _, err := s.call(ctx, http.MethodGet, "/restores/"+job.ID, nil, &raw); err != nil {
-			return job, nil, err
+			return job, nil, nil, err
 		}
 		if err := json.Unmarshal(raw, &job); err != nil {
-			return job, nil, err
+			return job, nil, nil, err
 		}
 	}
-	var c struct {
-		Counts map[string]int `json:"counts"`
+	var x struct {
+		Counts      map[string]int `json:"counts"`
+		NotWritable []struct {
+			Table, Column, Reason string
+		} `json:"notWritable"`
 	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return job, nil, err
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return job, nil, nil, err
 	}
-	return job, c.Counts, nil
+	var l listed
+	if _, ok := x.Counts["notWritable"]; ok {
+		l = listed{}
+		for _, n := range x.NotWritable {
+			l[n.Table+"."+n.Column] = n.Reason
+		}
+		if len(x.NotWritable) < x.Counts["notWritable"] {
+			s.logf("restore %s lists %d of the %d columns it could not write", job.ID, len(x.NotWritable), x.Counts["notWritable"])
+		}
+	}
+	return job, x.Counts, l, nil
 }

@@ -98,7 +98,7 @@ func TestComparisonSeesDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := takeSnapshot(e, d)
-	if c := compareWith(e, before); len(c.differences) != 0 || len(c.notWritable) != 0 || c.compared != len(d.touched()) {
+	if c := compareWith(e, before, nil); len(c.differences) != 0 || len(c.notWritable) != 0 || c.compared != len(d.touched()) {
 		t.Fatalf("unchanged state: %d differences %v, not writable %v, %d compared of %d touched", len(c.differences), c.differences, c.notWritable, c.compared, len(d.touched()))
 	}
 	var contact, project string
@@ -113,7 +113,7 @@ func TestComparisonSeesDifferences(t *testing.T) {
 	if err := e.Update("contact", contact, map[string]any{"firstname": "Changed"}); err != nil {
 		t.Fatal(err)
 	}
-	c := compareWith(e, before)
+	c := compareWith(e, before, nil)
 	if len(c.differences) != 1 || !strings.Contains(c.differences[0], "firstname") {
 		t.Errorf("one changed field: %v", c.differences)
 	}
@@ -139,7 +139,7 @@ func TestComparisonSeesDifferences(t *testing.T) {
 	if _, err := e.Create("activityparty", fields); err != nil {
 		t.Fatal(err)
 	}
-	if c := compareWith(e, before); c.newPartyIDs != 1 || len(c.differences) != 1 {
+	if c := compareWith(e, before, nil); c.newPartyIDs != 1 || len(c.differences) != 1 {
 		t.Errorf("a party with a new id: %d matched, differences %v", c.newPartyIDs, c.differences)
 	}
 
@@ -153,7 +153,7 @@ func TestComparisonSeesDifferences(t *testing.T) {
 			break
 		}
 	}
-	if c := compareWith(e, before); !contains(c.differences, "cr1_document") {
+	if c := compareWith(e, before, nil); !contains(c.differences, "cr1_document") {
 		t.Errorf("a file with other content not seen: %v", c.differences)
 	}
 
@@ -165,7 +165,7 @@ func TestComparisonSeesDifferences(t *testing.T) {
 			}
 		}
 	}
-	c = compareWith(e, before)
+	c = compareWith(e, before, nil)
 	for _, want := range []string{"missing", ".parentaccountid = <absent>", "N:N link"} {
 		if !contains(c.differences, want) {
 			t.Errorf("after the delete, no difference mentions %q: %v", want, first(c.differences, 10))
@@ -180,4 +180,41 @@ func contains(list []string, part string) bool {
 		}
 	}
 	return false
+}
+
+// In a record the restore created, a not-writable column counts as such
+// only when the job lists it; the table metadata alone decides for a value
+// Dataverse sets where the backup had none, and for survivors.
+func TestNotWritableNeedsTheJobsListing(t *testing.T) {
+	e := demoOrg(t)
+	d, err := planDeletion(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := takeSnapshot(e, d)
+	var contact, survivor rowKey
+	for k := range d.deleted {
+		if k.table == "contact" {
+			contact = k
+		}
+	}
+	for k := range d.survivors {
+		if k.table == "account" {
+			survivor = k
+		}
+	}
+	if err := e.Update(contact.table, contact.id, map[string]any{}); err != nil { // modifiedon, versionnumber change
+		t.Fatal(err)
+	}
+	if err := e.Update(survivor.table, survivor.id, map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	c := compareWith(e, before, listed{})
+	if !contains(c.differences, contact.String()+".modifiedon") || !contains(c.differences, "the job does not list it") || contains(c.differences, survivor.String()) {
+		t.Errorf("an unlisted not-writable column of a created record must be a difference, a survivor's not: %v", c.differences)
+	}
+	c = compareWith(e, before, listed{"contact.modifiedon": "not valid for create", "contact.versionnumber": "not valid for create"})
+	if len(c.differences) != 0 || !strings.HasPrefix(c.reasons["contact.modifiedon"], "listed by the job") || c.notWritable["account.modifiedon"] != 1 {
+		t.Errorf("listed by the job: differences %v, reasons %v, not writable %v", c.differences, c.reasons, c.notWritable)
+	}
 }

@@ -35,7 +35,9 @@ type Options struct {
 	AppDir string
 	// Records seeds the demo organization (default 1000).
 	Records int
-	Seed    int64
+	// Org is the organization's shape (default dataversesim.OrgSmall).
+	Org  dataversesim.Org
+	Seed int64
 	// Identities is how many app registrations the connection holds (default 2).
 	Identities int
 	// MaxDeliveryCount of the dev host and the engine (default 10).
@@ -99,7 +101,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if s.Az, err = azurite.StartProcess(ctx); err != nil {
 		return nil, fmt.Errorf("azurite: %w", err)
 	}
-	so := dataversesim.Options{Records: o.Records, Seed: o.Seed, Limits: o.Limits}
+	so := dataversesim.Options{Records: o.Records, Seed: o.Seed, Limits: o.Limits, Org: o.Org}
 	if o.Sim != nil {
 		o.Sim(&so)
 	}
