@@ -235,8 +235,24 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 			if r.Status == ResCreated || r.Status == ResPredicted {
 				c.Associations++
 			}
+		case plan.KindRelink:
+			// A line of its own (not a record), counted by lookups
+			// re-pointed; a failure or conflict still counts below.
+			switch r.Status {
+			case ResDone, ResPredicted:
+				c.Relinked += len(r.Diff)
+				ok++
+			case ResFailed:
+				c.Failed++
+			case ResConflict:
+				c.Conflicts++
+			}
+			continue
 		default:
 			c.Records++
+			if r.Cascade != "" && (r.Status == ResCreated || r.Status == ResPredicted) {
+				c.CascadeRestored++
+			}
 		}
 		switch r.Status {
 		case ResCreated:
@@ -268,7 +284,7 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 		if Terminal(x.Status) {
 			return false, nil
 		}
-		c.Unmapped = x.Counts.Unmapped
+		c.Unmapped, c.NotWritable = x.Counts.Unmapped, x.Counts.NotWritable
 		x.Counts = c
 		x.FinishedAt = e.opts.Now().UTC()
 		x.Seconds = x.FinishedAt.Sub(x.CreatedAt).Seconds()

@@ -163,7 +163,8 @@ func TestDryRunPredictsRealRun(t *testing.T) {
 	if j.Status != restore.StatusSucceeded {
 		t.Fatalf("real run %s: %s %v", j.Status, j.Error, failures(real))
 	}
-	want := map[plan.Action]string{plan.ActionCreate: restore.ResCreated, plan.ActionUpdate: restore.ResUpdated, plan.ActionSkip: restore.ResSkipped, plan.ActionConflict: restore.ResConflict, plan.ActionAssociate: restore.ResCreated}
+	want := map[plan.Action]string{plan.ActionCreate: restore.ResCreated, plan.ActionUpdate: restore.ResUpdated, plan.ActionSkip: restore.ResSkipped, plan.ActionConflict: restore.ResConflict, plan.ActionAssociate: restore.ResCreated,
+		plan.ActionRelink: restore.ResDone}
 	r := byKey(real)
 	mismatch := 0
 	for k, pr := range p {
@@ -174,7 +175,8 @@ func TestDryRunPredictsRealRun(t *testing.T) {
 			}
 		}
 	}
-	if len(p) != len(r) || dj.Counts.Created != j.Counts.Created || dj.Counts.Updated != j.Counts.Updated {
+	if len(p) != len(r) || dj.Counts.Created != j.Counts.Created || dj.Counts.Updated != j.Counts.Updated || dj.Counts.Relinked != j.Counts.Relinked ||
+		dj.Counts.CascadeRestored != j.Counts.CascadeRestored || dj.Counts.NotWritable != j.Counts.NotWritable {
 		t.Errorf("dry run %d lines %+v, real run %d lines %+v", len(p), dj.Counts, len(r), j.Counts)
 	}
 	if j.Counts.Created < len(keys) || j.Counts.Updated < 1 {

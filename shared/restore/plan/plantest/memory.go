@@ -140,6 +140,18 @@ func (t *Target) AddTable(info plan.TableInfo, cols ...plan.Column) *plan.TableS
 	return ts
 }
 
+// Relate adds a one-to-many relationship to both tables' schemas (and
+// the lookup's navigation property); the tables must exist.
+func (t *Target) Relate(r plan.Relationship) {
+	child, parent := t.Schemas[r.Referencing], t.Schemas[r.Referenced]
+	child.ManyToOne = append(child.ManyToOne, r)
+	parent.OneToMany = append(parent.OneToMany, r)
+	if child.Navigations[r.Attribute] == nil {
+		child.Navigations[r.Attribute] = map[string]string{}
+	}
+	child.Navigations[r.Attribute][r.Referenced] = r.Navigation
+}
+
 // Put stores a live record (its id taken from the table's primary id).
 func (t *Target) Put(table string, rec map[string]any) error {
 	ts := t.Schemas[table]
