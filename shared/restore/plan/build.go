@@ -16,6 +16,10 @@ import (
 // state phase, createdon through overriddencreatedon (options.keepCreatedOn).
 var skippedColumns = map[string]bool{"statecode": true, "statuscode": true, "createdon": true, "overriddencreatedon": true}
 
+// inlineFileColumns are the base64 file content columns the backup moves
+// into content-addressed blobs (shared/backup/scan.go keeps the same list).
+var inlineFileColumns = map[string]string{"annotation": "documentbody", "activitymimeattachment": "body"}
+
 // buildAll makes what each record to write gets, after learning in one
 // call per table which of the records they refer to exist in the target.
 func (p *planner) buildAll(ctx context.Context) error {
@@ -133,6 +137,9 @@ func (p *planner) buildBody(ctx context.Context, c *candidate, tm *TableSchema, 
 		}
 		if !keep(k) {
 			continue
+		}
+		if create && inlineFileColumns[c.table] == k && string(v) == "null" {
+			continue // no attachment: nothing to upload (a null body would still count as one of 0 bytes)
 		}
 		if why := tm.notWritableReason(k, create); why != "" {
 			p.notWritableValue(c.table, k, why, v)

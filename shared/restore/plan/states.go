@@ -39,12 +39,21 @@ type stateMessage struct {
 	// IssueSend false records the email as Sent, 3); 0: any of the state.
 	status int
 	params map[string]any // fixed parameters
+	// derived: columns of the record the message sets from its close
+	// activity (column -> close activity column).
+	derived map[string]string
 }
 
 var stateMessages = map[string]map[int]stateMessage{
 	"opportunity": {
-		1: {name: "WinOpportunity", param: "OpportunityClose", closeTable: "opportunityclose", from: []int{0}},
-		2: {name: "LoseOpportunity", param: "OpportunityClose", closeTable: "opportunityclose", from: []int{0}},
+		// Closing stamps the opportunity's actual close date (and, won, its
+		// actual revenue) from the close activity (opportunity.md:
+		// actualclosedate, actualvalue; opportunityclose.md: actualend,
+		// actualrevenue); the closed record is read-only after.
+		1: {name: "WinOpportunity", param: "OpportunityClose", closeTable: "opportunityclose", from: []int{0},
+			derived: map[string]string{"actualclosedate": "actualend", "actualvalue": "actualrevenue"}},
+		2: {name: "LoseOpportunity", param: "OpportunityClose", closeTable: "opportunityclose", from: []int{0},
+			derived: map[string]string{"actualclosedate": "actualend"}},
 	},
 	"incident": {1: {name: "CloseIncident", param: "IncidentResolution", closeTable: "incidentresolution", from: []int{0}}},
 	"quote": {
@@ -178,6 +187,7 @@ func (p *planner) buildMessage(c *candidate) {
 	if !reachable {
 		state, status, _ := backedUpState(c.backup)
 		why := fmt.Sprintf("statuscode %d of state %d is set only when Dataverse sends or receives the mail (SendEmail with IssueSend false records Sent); a PATCH is refused", status, state)
+		p.notWritableValue(c.table, "statecode", why, c.backup.Fields["statecode"])
 		p.notWritableValue(c.table, "statuscode", why, c.backup.Fields["statuscode"])
 		c.warnings = append(c.warnings, "state not restored: "+why)
 		c.state = nil
@@ -220,6 +230,16 @@ func (p *planner) messageParams(c *candidate) (json.RawMessage, error) {
 				body[b.nav+"@odata.bind"] = v
 			}
 			c.msg.CloseTable, c.msg.CloseID = cl.table, cl.targetID
+		}
+		for _, col := range sortedKeys(m.derived) {
+			var from json.RawMessage
+			if c.close != nil {
+				from = c.close.backup.Fields[m.derived[col]]
+			}
+			if !equalJSON(c.backup.Fields[col], from) {
+				p.notWritableValue(c.table, col, fmt.Sprintf("%s sets it from %s.%s, and the closed record is read-only", m.name, m.closeTable, m.derived[col]),
+					c.backup.Fields[col])
+			}
 		}
 		if nav := c.closeNav; nav != "" {
 			v, err := json.Marshal("/" + p.set(c.table) + "(" + c.targetID + ")")

@@ -1,0 +1,156 @@
+package restore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
+)
+
+// anchor returns the seeded account a restore must bring everything back
+// for (seed_org.go): it has contacts, a child account, a won opportunity,
+// a resolved case, emails with parties and an appointment.
+func anchor(t *testing.T, e *dataversesim.Env) string {
+	t.Helper()
+	for _, id := range e.IDs("opportunity") {
+		row, _ := e.Get("opportunity", id)
+		c, ok := row["customerid"].(dataversesim.Ref)
+		if ok && c.Table == "account" && row["statecode"] == int64(1) {
+			return c.ID
+		}
+	}
+	t.Fatal("the seed has no account with a won opportunity")
+	return ""
+}
+
+// addClosed gives the account a lost opportunity with its close record, a
+// canceled case, and an email completed by the mail server (a state no
+// message reaches) with its parties.
+func addClosed(t *testing.T, e *dataversesim.Env, account string) (completedEmail string) {
+	t.Helper()
+	acc := dataversesim.Ref{Table: "account", ID: account}
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	must := func(id string, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	opp := must(e.Create("opportunity", map[string]any{"name": "Lost deal", "customerid": acc, "parentaccountid": acc, "statecode": int64(2), "statuscode": int64(5),
+		"actualclosedate": at, "ownerid": owner(e, account), "owningbusinessunit": bu(e, account)}))
+	must(e.Create("opportunityclose", map[string]any{"subject": "Lost: Lost deal", "opportunityid": dataversesim.Ref{Table: "opportunity", ID: opp},
+		"actualend": at, "activitytypecode": "opportunityclose", "statecode": int64(1), "statuscode": int64(2), "ownerid": owner(e, account), "owningbusinessunit": bu(e, account)}))
+	must(e.Create("incident", map[string]any{"title": "Duplicate request", "customerid": acc, "statecode": int64(2), "statuscode": int64(6),
+		"ownerid": owner(e, account), "owningbusinessunit": bu(e, account)}))
+	mail := must(e.Create("email", map[string]any{"subject": "Delivered by the server", "regardingobjectid": acc, "directioncode": true,
+		"activitytypecode": "email", "statecode": int64(1), "statuscode": int64(2), "actualend": at, "ownerid": owner(e, account), "owningbusinessunit": bu(e, account)}))
+	// The parties as the platform stores them: a resolved sender with its
+	// name and address filled in, an address nothing resolves.
+	user := e.IDs("systemuser")[0]
+	u, _ := e.Get("systemuser", user)
+	must(e.Create("activityparty", map[string]any{"activityid": dataversesim.Ref{Table: "email", ID: mail}, "participationtypemask": int64(1),
+		"partyid": dataversesim.Ref{Table: "systemuser", ID: user}, "partyobjecttypecode": "systemuser", "partyidname": u["fullname"],
+		"addressused": u["internalemailaddress"], "ispartydeleted": false}))
+	must(e.Create("activityparty", map[string]any{"activityid": dataversesim.Ref{Table: "email", ID: mail}, "participationtypemask": int64(2),
+		"addressused": "nobody@partner.example", "ispartydeleted": false}))
+	return mail
+}
+
+// TestRestoreDeletedAccountWithItsWorld deletes the anchor account: its
+// contacts, opportunities (won and lost, with their close records), cases
+// (resolved and canceled, with the resolution), emails and an appointment
+// with their parties go with it (Cascade); its child account and other
+// survivors lose their link (RemoveLink). Restoring the deleted records
+// creates everything active, writes the children, then closes through the
+// documented messages (WinOpportunity, LoseOpportunity, CloseIncident,
+// SendEmail; the simulator refuses a PATCH into those states), creates
+// the activities with their parties in the same request, re-points the
+// survivors, and reports the one state Dataverse cannot set (an email
+// completed by the mail server) as not writable.
+func TestRestoreDeletedAccountWithItsWorld(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, fixtureOptions{})
+	e := f.demo
+	acc := anchor(t, e)
+	mail := addClosed(t, e, acc)
+	f.backup(ctx)
+	org := takeOrgState(e)
+	deleteRoots(t, e, []rowKey{{"account", acc}})
+	d := diffStates(org, takeOrgState(e))
+	taken := map[string]int{}
+	records := 0
+	for _, k := range d.deleted {
+		taken[k.table]++
+		if k.table != "activityparty" && !e.Table(k.table).IsIntersect {
+			records++
+		}
+	}
+	for _, tb := range []string{"contact", "opportunity", "opportunityclose", "incident", "incidentresolution", "email", "appointment", "activityparty"} {
+		if taken[tb] == 0 {
+			t.Fatalf("the delete of the anchor took no %s: %v", tb, taken)
+		}
+	}
+	if d.cleared == 0 {
+		t.Fatalf("the delete cleared no lookup of a survivor: %v", d.survivors)
+	}
+
+	dj, pred := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true}, DryRun: true})
+	j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true}})
+	t.Logf("restored %d records (%d by cascade), relinked %d: %+v", j.Counts.Created, j.Counts.CascadeRestored, j.Counts.Relinked, countBy(rep))
+	if fl := failures(rep); len(fl) > 0 || j.Status != restore.StatusSucceeded {
+		dumpRows(t, f, j.ID)
+		t.Fatalf("job %s %q, failures:\n%s", j.Status, j.Error, strings.Join(fl, "\n"))
+	}
+	if j.Counts.Created != records || j.Counts.CascadeRestored != records-1 || j.Counts.Relinked != d.cleared {
+		t.Errorf("counts %+v, want %d created, %d by cascade, %d relinked", j.Counts, records, records-1, d.cleared)
+	}
+	// The dry run listed the same: creates (cascade children marked),
+	// relinks with their field, the columns not writable.
+	if dj.Counts.Created != j.Counts.Created || dj.Counts.CascadeRestored != j.Counts.CascadeRestored || dj.Counts.Relinked != j.Counts.Relinked ||
+		dj.Counts.NotWritable != j.Counts.NotWritable {
+		t.Errorf("dry run counts %+v, real %+v", dj.Counts, j.Counts)
+	}
+	relinks := 0
+	for _, r := range pred {
+		if r.Kind == plan.KindRelink && r.Action == plan.ActionRelink {
+			relinks++
+			if len(r.Diff) == 0 || string(r.Diff[0].Live) != "null" {
+				t.Errorf("relink prediction %+v names no cleared field", r)
+			}
+		}
+	}
+	if relinks == 0 {
+		t.Error("the dry run lists no relink")
+	}
+	// The closed records' close activities were written by their messages.
+	byMessage := map[string]int{}
+	for _, r := range rep {
+		if r.Kind == plan.KindRecord && strings.HasPrefix(r.Reason, "by ") {
+			byMessage[strings.Fields(r.Reason)[1]]++
+		}
+	}
+	for _, m := range []string{"WinOpportunity", "LoseOpportunity", "CloseIncident"} {
+		if byMessage[m] == 0 {
+			t.Errorf("no close record written by %s: %v", m, byMessage)
+		}
+	}
+	// The completed email is back, as a draft, and says why.
+	nw := map[string]bool{}
+	for _, x := range j.NotWritable {
+		nw[x.Table+"."+x.Column] = true
+	}
+	if !nw["email.statuscode"] || !nw["email.statecode"] {
+		t.Errorf("the completed email's state is not listed as not writable: %+v", j.NotWritable)
+	}
+	for _, r := range rep {
+		if r.Table == "email" && r.Source == mail && (r.Status != restore.ResCreated || !strings.Contains(strings.Join(r.Warnings, " "), "state not restored")) {
+			t.Errorf("completed email: %+v", r)
+		}
+	}
+	compareTouched(t, e, org, takeOrgState(e), d, j)
+}
