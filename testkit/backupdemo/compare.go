@@ -153,7 +153,7 @@ type comparison struct {
 	// Dataverse does not let a client set differs; setByRestore those in
 	// which the restore set a column by design.
 	notWritable  map[string]int
-	reasons      map[string]string // "table.column" -> why it is not writable
+	reasons      map[string]string // "table.column" -> why it is not writable (created rows; survivors)
 	setByRestore map[string]int
 	compared     int // rows compared field by field (parties included)
 	links        int // N:N links compared
@@ -161,9 +161,11 @@ type comparison struct {
 }
 
 // columnsNotWritable lists the not-writable columns that differed, sorted.
-func (c *comparison) columnsNotWritable() []string {
-	out := make([]string, 0, len(c.notWritable))
-	for k := range c.notWritable {
+func (c *comparison) columnsNotWritable() []string { return sortedKeys(c.notWritable) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -249,7 +251,9 @@ func (c *comparison) row(e *dataversesim.Env, name, table string, want, got map[
 			continue
 		}
 		c.notWritable[key]++
-		c.reasons[key] = reason
+		if !strings.Contains(c.reasons[key], reason) {
+			c.reasons[key] = strings.TrimPrefix(c.reasons[key]+"; "+reason, "; ")
+		}
 	}
 }
 

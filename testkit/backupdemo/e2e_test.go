@@ -111,8 +111,8 @@ func TestEndToEndFullAndIncremental(t *testing.T) {
 	// cases, activities, parties and notes and clearing lookups on records
 	// that stay; the deleted records back through the API and every record
 	// the delete touched, survivors included, as before field by field.
-	if r := sum.Restore; r == nil || !r.Identical || r.Deleted < 20 || r.Links == 0 || r.Survivors == 0 || r.Compared < r.Deleted+r.Survivors ||
-		r.CascadeRestored == 0 || r.Relinked == 0 {
+	if r := sum.Restore; r == nil || !r.Identical || r.Restored != r.Deleted || r.Deleted < 20 || r.Parties == 0 || r.Links == 0 || r.Survivors == 0 ||
+		r.Compared != r.Deleted+r.Parties+r.Survivors || r.CascadeRestored == 0 || r.Relinked == 0 {
 		t.Fatalf("restore part did not hold: %s", b)
 	}
 }

@@ -14,7 +14,8 @@ import (
 // RestoreSummary is the restore member of make demo's summary line.
 type RestoreSummary struct {
 	// Deleted is how many records the delete removed: the accounts and the
-	// project the demo deleted and what cascaded from them.
+	// project the demo deleted and what cascaded from them, activity
+	// parties aside (Parties).
 	Deleted int `json:"deleted"`
 	// Restored is how many records the restore job created.
 	Restored int `json:"restored"`
@@ -31,6 +32,9 @@ type RestoreSummary struct {
 	CascadeRestored int `json:"cascadeRestored"`
 	Relinked        int `json:"relinked"`
 	NotWritable     int `json:"notWritable"`
+	// Parties is how many activity parties went with their activities
+	// (and come back with them: activityparty has no Create message).
+	Parties int `json:"parties"`
 	// Survivors is how many records the delete changed but kept (lookups
 	// cleared, parties marked deleted); Compared how many records the
 	// comparison checked field by field (deleted and survivors).
@@ -60,10 +64,11 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 	if sum.Links, err = d.apply(e, before); err != nil {
 		return sum, err
 	}
-	sum.Deleted, sum.Survivors = len(d.deleted), len(d.survivors)
-	s.logf("deleted %d accounts and a project: %d records went (%d contacts, %d opportunities, %d cases, %d activities and parties, %d notes), %d N:N links; %d records changed and stayed (lookups cleared, parties marked deleted)",
+	sum.Parties = d.count("activityparty")
+	sum.Deleted, sum.Survivors = len(d.deleted)-sum.Parties, len(d.survivors)
+	s.logf("deleted %d accounts and a project: %d records went (%d contacts, %d opportunities, %d cases, %d activities with %d parties, %d notes), %d N:N links; %d records changed and stayed (lookups cleared, parties marked deleted)",
 		d.count("account"), sum.Deleted, d.count("contact"), d.count("opportunity"), d.count("incident"),
-		d.count("email")+d.count("appointment")+d.count("phonecall")+d.count("letter")+d.count("fax")+d.count("task")+d.count("activityparty"), d.count("annotation"), sum.Links, sum.Survivors)
+		d.count("email")+d.count("appointment")+d.count("phonecall")+d.count("letter")+d.count("fax")+d.count("task"), sum.Parties, d.count("annotation"), sum.Links, sum.Survivors)
 
 	start := time.Now()
 	job, counts, unwritten, err := s.runRestore(ctx, restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}})
@@ -89,8 +94,8 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 	for _, col := range sum.NotWritableColumns {
 		s.logf("  not writable, excluded: %s differs in %d records (%s)", col, c.notWritable[col], c.reasons[col])
 	}
-	for col, n := range c.setByRestore {
-		s.logf("  set by the restore: %s in %d records (createdon is kept through it)", col, n)
+	for _, col := range sortedKeys(c.setByRestore) {
+		s.logf("  set by the restore: %s in %d records (createdon is kept through it)", col, c.setByRestore[col])
 	}
 	if c.newPartyIDs > 0 {
 		s.logf("  %d activity parties are back with ids Dataverse gave them (written with their activity), matched by role, party and address", c.newPartyIDs)
