@@ -173,8 +173,8 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // listed are the columns a restore job says it cannot write:
-// "table.column" -> reason. A nil map means the job does not list them
-// (an engine without the listing); then the metadata decides alone.
+// "table.column" -> reason (restore.Job.NotWritable). With a nil map the
+// table metadata decides alone (the comparison's own tests).
 type listed map[string]string
 
 // compareWith compares the simulator now with snap; job lists what the

@@ -2,7 +2,6 @@ package backupdemo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -37,7 +36,7 @@ type RestoreSummary struct {
 	Parties int `json:"parties"`
 	// Survivors is how many records the delete changed but kept (lookups
 	// cleared, parties marked deleted); Compared how many records the
-	// comparison checked field by field (deleted and survivors).
+	// comparison checked field by field (deleted, parties and survivors).
 	Survivors int `json:"survivors"`
 	Compared  int `json:"compared"`
 	// NotWritableColumns are the columns ("table.column") that differ after
@@ -50,9 +49,10 @@ type RestoreSummary struct {
 // scenario: delete accounts as a user does (the anchor account with its
 // contacts, child account, won opportunity, resolved case, emails and
 // appointment; a project with a file and its N:N link), letting the
-// simulator cascade; restore the deleted records of run through the HTTP
-// API; compare every record the delete touched, survivors included, with
-// its state before the delete.
+// simulator cascade; preview the restore of the deleted records of run
+// (dry run), then run it, both through the HTTP API; compare every record
+// the delete touched, survivors included, with its state before the
+// delete. The job must do what its dry run predicted.
 func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSummary, error) {
 	var sum RestoreSummary
 	e := s.Sim.Demo()
@@ -70,27 +70,35 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 		d.count("account"), sum.Deleted, d.count("contact"), d.count("opportunity"), d.count("incident"),
 		d.count("email")+d.count("appointment")+d.count("phonecall")+d.count("letter")+d.count("fax")+d.count("task"), sum.Parties, d.count("annotation"), sum.Links, sum.Survivors)
 
+	// The dry run first: what the job will create, relink and not write.
+	req := restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}}
+	preview := req
+	preview.DryRun = true
+	dry, _, err := s.runRestore(ctx, preview)
+	if err != nil {
+		return sum, err
+	}
+	s.logf("dry run %s %s: %d to create (%d cascade), %d lookups to relink, %d columns not writable",
+		dry.ID, dry.Status, dry.Counts.Created, dry.Counts.CascadeRestored, dry.Counts.Relinked, dry.Counts.NotWritable)
+
 	start := time.Now()
-	job, counts, unwritten, err := s.runRestore(ctx, restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}})
+	job, unwritten, err := s.runRestore(ctx, req)
 	sum.Job, sum.Status = job.ID, job.Status
 	if err != nil {
 		return sum, err
 	}
 	sum.Seconds = time.Since(start).Seconds()
 	sum.Restored = job.Counts.Created
-	sum.CascadeRestored, sum.Relinked, sum.NotWritable = counts["cascadeRestored"], counts["relinked"], counts["notWritable"]
+	sum.CascadeRestored, sum.Relinked, sum.NotWritable = job.Counts.CascadeRestored, job.Counts.Relinked, job.Counts.NotWritable
 
-	if unwritten == nil {
-		s.logf("restore %s lists no columns it could not write (an engine without the listing): the table metadata decides which differences are not writable", job.ID)
-	}
 	c := compareWith(e, before, unwritten)
 	sum.Compared = c.compared
 	sum.NotWritableColumns = c.columnsNotWritable()
 	sum.Identical = len(c.differences) == 0 && job.Status == restore.StatusSucceeded
 	s.logf("restore %s %s in %.1f s: %d created (%d cascade), %d updated, %d relinked, %d skipped, %d failed, %d links, %d columns not writable",
 		job.ID, job.Status, sum.Seconds, job.Counts.Created, sum.CascadeRestored, job.Counts.Updated, sum.Relinked, job.Counts.Skipped, job.Counts.Failed, job.Counts.Associations, sum.NotWritable)
-	s.logf("compared %d records (%d deleted, %d survivors) and %d N:N links field by field: %d differences %v",
-		c.compared, sum.Deleted, sum.Survivors, c.links, len(c.differences), first(c.differences, 10))
+	s.logf("compared %d records (%d deleted, %d parties, %d survivors) and %d N:N links field by field: %d differences %v",
+		c.compared, sum.Deleted, sum.Parties, sum.Survivors, c.links, len(c.differences), first(c.differences, 10))
 	for _, col := range sum.NotWritableColumns {
 		s.logf("  not writable, excluded: %s differs in %d records (%s)", col, c.notWritable[col], c.reasons[col])
 	}
@@ -102,6 +110,10 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 	}
 	if job.Status != restore.StatusSucceeded {
 		return sum, fmt.Errorf("restore %s ended %s: %s%s", job.ID, job.Status, job.Error, s.failures(ctx, job.ID))
+	}
+	if p, j := [3]int{dry.Counts.Created, dry.Counts.CascadeRestored, dry.Counts.Relinked}, [3]int{job.Counts.Created, job.Counts.CascadeRestored, job.Counts.Relinked}; p != j {
+		sum.Identical = false
+		return sum, fmt.Errorf("the dry run %s predicted %d created, %d cascade, %d relinked; the job %s did %d, %d, %d", dry.ID, p[0], p[1], p[2], job.ID, j[0], j[1], j[2])
 	}
 	return sum, nil
 }
@@ -127,50 +139,35 @@ func (s *API) failures(ctx context.Context, job string) string {
 }
 
 // runRestore starts a restore job through the API and waits for its end. It
-// returns the job, its counts by JSON name (counts the engine does not
-// report are 0) and the columns it lists as not writable (nil when it lists
-// none: an engine without Job.NotWritable).
-func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job, map[string]int, listed, error) {
+// returns the job and the columns it lists as not writable.
+func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job, listed, error) {
 	var job restore.Job
-	var raw json.RawMessage
-	if _, err := s.call(ctx, http.MethodPost, "/restores", req, &raw); err != nil {
-		return job, nil, nil, err
+	if _, err := s.call(ctx, http.MethodPost, "/restores", req, &job); err != nil {
+		return job, nil, err
 	}
-	if err := json.Unmarshal(raw, &job); err != nil {
-		return job, nil, nil, err
+	what := "restore"
+	if req.DryRun {
+		what = "dry run"
 	}
-	s.logf("restore %s started: deleted records of run %s", job.ID, req.Run)
+	s.logf("%s %s started: deleted records of run %s", what, job.ID, req.Run)
 	for !restore.Terminal(job.Status) {
 		select {
 		case <-ctx.Done():
-			return job, nil, nil, fmt.Errorf("waiting for restore %s (%s): %w", job.ID, job.Status, ctx.Err())
+			return job, nil, fmt.Errorf("waiting for restore %s (%s): %w", job.ID, job.Status, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
-		if _, err := s.call(ctx, http.MethodGet, "/restores/"+job.ID, nil, &raw); err != nil {
-			return job, nil, nil, err
-		}
-		if err := json.Unmarshal(raw, &job); err != nil {
-			return job, nil, nil, err
+		if _, err := s.call(ctx, http.MethodGet, "/restores/"+job.ID, nil, &job); err != nil {
+			return job, nil, err
 		}
 	}
-	var x struct {
-		Counts      map[string]int `json:"counts"`
-		NotWritable []struct {
-			Table, Column, Reason string
-		} `json:"notWritable"`
+	l := listed{}
+	for _, n := range job.NotWritable {
+		l[n.Table+"."+n.Column] = n.Reason
 	}
-	if err := json.Unmarshal(raw, &x); err != nil {
-		return job, nil, nil, err
+	if len(job.NotWritable) < job.Counts.NotWritable {
+		// The job keeps the first 200; a column beyond them that differs
+		// is reported as a difference, never passed over.
+		s.logf("restore %s lists %d of the %d columns it could not write", job.ID, len(job.NotWritable), job.Counts.NotWritable)
 	}
-	var l listed
-	if _, ok := x.Counts["notWritable"]; ok {
-		l = listed{}
-		for _, n := range x.NotWritable {
-			l[n.Table+"."+n.Column] = n.Reason
-		}
-		if len(x.NotWritable) < x.Counts["notWritable"] {
-			s.logf("restore %s lists %d of the %d columns it could not write", job.ID, len(x.NotWritable), x.Counts["notWritable"])
-		}
-	}
-	return job, x.Counts, l, nil
+	return job, l, nil
 }
