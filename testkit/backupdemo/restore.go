@@ -248,6 +248,9 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 		sum.Links += len(l)
 	}
 	for _, k := range keys {
+		if _, ok := e.Get(k.table, k.id); !ok {
+			continue // an earlier delete's cascade took it (contacts of a deleted account)
+		}
 		if err := e.Delete(k.table, k.id); err != nil {
 			return sum, fmt.Errorf("delete %s %s: %w", k.table, k.id, err)
 		}
