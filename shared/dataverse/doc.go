@@ -11,9 +11,10 @@
 // whoami.go and validate.go hold the calls connection validation needs
 // (WhoAmI, a user's roles, change tracking readability). pages.go reads
 // collection pages (streamed, with their next and delta links) and
-// metadata.go the table definitions; write.go, batch.go, files.go,
-// upload.go and fileblocks.go write records, $batch requests and file
-// columns. All build on do. hosts.go holds the environment-URL allow-list
+// metadata.go the table definitions (tablemeta.go: one table's columns and
+// relationships in one request, for restore); write.go, batch.go,
+// files.go, upload.go and fileblocks.go write records, $batch requests and
+// file columns, tablemeta.go's Execute posts actions (close messages). All build on do. hosts.go holds the environment-URL allow-list
 // that keeps the service from being pointed at arbitrary hosts (SSRF).
 //
 // The client does not retry. A 429 is a *ThrottledError carrying Retry-After;

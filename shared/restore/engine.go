@@ -115,7 +115,7 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 	} else if err != nil {
 		return nil, err // unreadable (storage down, newer format): not a missing run
 	}
-	if err := e.checkFilterColumns(ctx, &req); err != nil {
+	if err := e.checkColumns(ctx, &req); err != nil {
 		return nil, err
 	}
 	now := e.opts.Now().UTC()
@@ -133,12 +133,13 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 	return j, nil
 }
 
-// checkFilterColumns refuses filter conditions on columns the table does
-// not have (in the target's metadata), which would otherwise match nothing
-// without a word. Tables unknown to the target are left to the plan (which
-// notes them).
-func (e *Engine) checkFilterColumns(ctx context.Context, req *Request) error {
-	if len(req.Scope.Filter) == 0 {
+// checkColumns refuses filter conditions and scope.fields on columns the
+// table does not have (in the target's metadata): a filter would match
+// nothing and a field list would restore nothing of that column, without a
+// word. Tables unknown to the target are left to the plan (which notes
+// them).
+func (e *Engine) checkColumns(ctx context.Context, req *Request) error {
+	if len(req.Scope.Filter) == 0 && len(req.Scope.Fields) == 0 {
 		return nil
 	}
 	clients, err := e.dir.Clients(ctx, req.Target)
@@ -153,29 +154,48 @@ func (e *Engine) checkFilterColumns(ctx context.Context, req *Request) error {
 		return err
 	}
 	var errs []FieldError
-	tables := make([]string, 0, len(req.Scope.Filter))
-	for t := range req.Scope.Filter {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
-	for _, t := range tables {
-		if !meta.has(t) {
-			continue
+	check := func(field, table string, cols []string) error {
+		if !meta.has(table) {
+			return nil
 		}
-		tm, err := meta.Table(ctx, t)
+		tm, err := meta.Table(ctx, table)
 		if err != nil {
 			return err
 		}
-		for i, c := range req.Scope.Filter[t] {
-			if !tm.HasColumn(c.Column) {
-				errs = append(errs, FieldError{fmt.Sprintf("scope.filter.%s[%d].column", t, i), fmt.Sprintf("table %s has no column %s", t, c.Column)})
+		for i, c := range cols {
+			if !tm.HasColumn(c) {
+				errs = append(errs, FieldError{fmt.Sprintf(field, table, i), fmt.Sprintf("table %s has no column %s", table, c)})
 			}
+		}
+		return nil
+	}
+	for _, t := range sortedKeys(req.Scope.Filter) {
+		cols := make([]string, len(req.Scope.Filter[t]))
+		for i, c := range req.Scope.Filter[t] {
+			cols[i] = c.Column
+		}
+		if err := check("scope.filter.%s[%d].column", t, cols); err != nil {
+			return err
+		}
+	}
+	for _, t := range sortedKeys(req.Scope.Fields) {
+		if err := check("scope.fields.%s[%d]", t, req.Scope.Fields[t]); err != nil {
+			return err
 		}
 	}
 	if len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Job reads a job.

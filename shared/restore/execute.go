@@ -110,6 +110,9 @@ func (e *Engine) chunkStep(ctx context.Context, j *Job, m Message, delivery int)
 			r := *rows[op.Key]
 			r.Status, r.Reason, r.Message = ResFailed, "gave up", fmt.Sprintf("chunk failed after %d deliveries: %v", delivery, err)
 			fails = append(fails, r)
+			if op.Message != nil && op.Message.CloseKey != "" {
+				fails = append(fails, x.closeOutcome(op, &r))
+			}
 		}
 		if err := e.store.PutResults(context.WithoutCancel(ctx), j.ID, fails); err != nil {
 			return err
@@ -275,6 +278,7 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 			x.setErr(err)
 			return
 		}
+		confirmReplays(ctx, c, ops, errs, wasPending)
 		var final []Result
 		var again []plan.Op
 		x.mu.Lock()
@@ -319,6 +323,10 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 // outcome records the result of an operation in r; it returns an operation
 // to try again (a create whose inline lookups point at a missing record).
 func (x *executor) outcome(op plan.Op, r *Result, err error, wasPending bool) *plan.Op {
+	if errors.Is(err, errRelinkedBefore) {
+		r.Status, r.Reason, r.Code, r.Message = ResDone, errRelinkedBefore.Error(), "", ""
+		return nil
+	}
 	if errors.Is(err, errAlreadyInState) {
 		r.Status, r.Code, r.Message = ResDone, "", ""
 		if wasPending {

@@ -2,6 +2,7 @@ package restore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,6 +59,14 @@ func TestFieldLevelRestore(t *testing.T) {
 	}
 	if strings.Join(fields, ",") != "name,telephone1" {
 		t.Errorf("diff fields %v, want name,telephone1", fields)
+	}
+	// A column the table does not have is refused at the start, by name
+	// (otherwise nothing of it would be restored, without a word).
+	_, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Policy: plan.PolicyOverwrite,
+		Scope: plan.Scope{Records: map[string][]string{"account": {id}}, Fields: map[string][]string{"account": {"name", "telephone9"}}}})
+	var ve *restore.ValidationError
+	if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != "scope.fields.account[1]" || !strings.Contains(ve.Errors[0].Message, "telephone9") {
+		t.Errorf("unknown field: %v, want a ValidationError naming scope.fields.account[1] and telephone9", err)
 	}
 }
 

@@ -143,9 +143,9 @@ func (r *Request) Normalize() error {
 		}
 	}
 	for t, cols := range r.Scope.Fields {
-		for _, c := range cols {
+		for i, c := range cols {
 			if !reName.MatchString(c) {
-				add("scope.fields."+t, fmt.Sprintf("%q is not a column name", c))
+				add(fmt.Sprintf("scope.fields.%s[%d]", t, i), fmt.Sprintf("%q is not a column name", c))
 			}
 		}
 	}

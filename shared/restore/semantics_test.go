@@ -3,6 +3,7 @@ package restore_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +154,88 @@ func TestRestoreDeletedAccountWithItsWorld(t *testing.T) {
 		}
 	}
 	compareTouched(t, e, org, takeOrgState(e), d, j)
+}
+
+// TestKilledRestoreReplaysRelinksAndMessages: the invocation dies after
+// Dataverse answered a batch and before its results were stored, once for
+// every batch of the job (every other batch of a chunk, counting its
+// replays); each time the chunk is delivered again to a new engine. A replayed
+// relink (its If-Match ETag moved with the relink) and a replayed close
+// message (the record is closed already) are recognised as done by the
+// earlier attempt, not reported as conflicts or failures, and nothing is
+// written twice.
+func TestKilledRestoreReplaysRelinksAndMessages(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	batches := map[int]int{} // chunk -> batches answered, replays included
+	opts := restore.Options{LeaseDuration: 300 * time.Millisecond, AfterBatch: func(job string, chunk int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if batches[chunk]++; batches[chunk]%2 == 1 {
+			return errCrash // a new batch: crash; its replay (the next one) goes through
+		}
+		return nil
+	}}
+	f := newFixture(t, fixtureOptions{restore: opts})
+	e := f.demo
+	acc := anchor(t, e)
+	addClosed(t, e, acc)
+	f.backup(ctx)
+	org := takeOrgState(e)
+	deleteRoots(t, e, []rowKey{{"account", acc}})
+	d := diffStates(org, takeOrgState(e))
+	j, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Scope: plan.Scope{Deleted: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashes := 0
+	for round := 0; round < 200; round++ {
+		left := f.pump(ctx, func(_ string, err error) bool { return err != nil && strings.Contains(err.Error(), "crash") })
+		if len(left) == 0 {
+			break
+		}
+		crashes++
+		f.reopen(opts)
+		for _, p := range left {
+			must(t, f.sender.Send(ctx, p.queue, p.msg))
+		}
+	}
+	j, rep := f.finished(ctx, j.ID)
+	if j.Status != restore.StatusSucceeded || j.Counts.Relinked != d.cleared || j.Counts.Conflicts != 0 {
+		dumpRows(t, f, j.ID)
+		t.Fatalf("after %d crashes: job %s counts %+v, want succeeded with %d relinked: %v", crashes, j.Status, j.Counts, d.cleared, failures(rep))
+	}
+	replayed := map[plan.Kind]int{}
+	for _, r := range rep {
+		if strings.Contains(r.Reason, "earlier attempt") {
+			replayed[r.Kind]++
+		}
+		for _, s := range r.Steps {
+			if strings.HasPrefix(s, "state:") && s != "state:done" {
+				t.Errorf("%s %s: state step %s", r.Table, r.Source, s)
+			}
+		}
+	}
+	t.Logf("%d crashes; recognised as done by the crashed attempt: %v", crashes, replayed)
+	closes := 0
+	for _, r := range rep {
+		if strings.HasPrefix(r.Reason, "by ") && strings.Contains(r.Reason, "earlier attempt") {
+			closes++
+		}
+	}
+	if replayed[plan.KindRelink] != len(d.survivors)-countTable(d.survivors, "activityparty") || closes < 3 {
+		t.Errorf("%d crashes, replays recognised %v, close messages replayed %d: want every relink and every close message recognised",
+			crashes, replayed, closes)
+	}
+	compareTouched(t, e, org, takeOrgState(e), d, j)
+}
+
+func countTable(ks []rowKey, table string) int {
+	n := 0
+	for _, k := range ks {
+		if k.table == table {
+			n++
+		}
+	}
+	return n
 }

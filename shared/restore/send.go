@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
@@ -205,4 +206,69 @@ func (x *executor) message(ctx context.Context, c *dataverse.Client, op plan.Op)
 		path = dataverse.EntityPath(op.Set, op.ID) + "/Microsoft.Dynamics.CRM." + m.Name
 	}
 	return c.Execute(ctx, path, m.Params, x.wo, nil)
+}
+
+// errRelinkedBefore marks a relink whose If-Match failed on a replay
+// because the earlier attempt got through: the lookups point where the
+// relink puts them.
+var errRelinkedBefore = errors.New("relinked by an earlier attempt of this job")
+
+// confirmReplays looks again at the operations of a replayed batch that
+// failed where the earlier attempt may have got through: a relink that
+// answered 412 (its ETag moved with the relink) whose lookups already
+// point at the restored records, a state PATCH refused because the record
+// is closed (a closed record is read-only) that is in the state already.
+// Those are done; any other failure stands.
+func confirmReplays(ctx context.Context, c *dataverse.Client, ops []plan.Op, errs []error, wasPending map[string]bool) {
+	for i, op := range ops {
+		if !wasPending[op.Key] || errs[i] == nil {
+			continue
+		}
+		var want map[string]string
+		switch {
+		case op.Kind == plan.KindRelink && dataverse.HasStatus(errs[i], http.StatusPreconditionFailed):
+			want = map[string]string{}
+			for col, id := range op.Links {
+				want["_"+col+"_value"] = id
+			}
+		case op.Kind == plan.KindState && op.Message == nil:
+			var body map[string]json.RawMessage
+			if json.Unmarshal(op.Body, &body) != nil {
+				continue
+			}
+			want = map[string]string{}
+			for k, v := range body {
+				want[k] = string(v)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		cols := make([]string, 0, len(want))
+		for col := range want {
+			cols = append(cols, col)
+		}
+		raw, err := c.GetRecord(ctx, op.Set, op.ID, cols)
+		if err != nil {
+			continue // the failure stands
+		}
+		var got map[string]json.RawMessage
+		if json.Unmarshal(raw, &got) != nil {
+			continue
+		}
+		done := true
+		for col, w := range want {
+			var s string
+			if json.Unmarshal(got[col], &s) == nil {
+				done = done && strings.EqualFold(strings.Trim(s, "{}"), w) // an id
+			} else {
+				done = done && string(got[col]) == w // a number
+			}
+		}
+		if done && op.Kind == plan.KindRelink {
+			errs[i] = errRelinkedBefore
+		} else if done {
+			errs[i] = errAlreadyInState
+		}
+	}
 }

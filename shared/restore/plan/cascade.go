@@ -266,10 +266,11 @@ func (p *planner) layoutRelinks(k *chunker) []Prediction {
 	var preds []Prediction
 	for i, s := range p.relinks {
 		diff := make([]FieldDiff, 0, len(s.fields))
-		body := map[string]string{}
+		body, links := map[string]string{}, map[string]string{}
 		for _, f := range s.fields {
 			diff = append(diff, FieldDiff{Field: f.attr, Backup: f.backup, Live: json.RawMessage("null")})
 			body[f.nav+"@odata.bind"] = "/" + p.set(f.target.table) + "(" + f.target.targetID + ")"
+			links[f.attr] = f.target.targetID
 		}
 		if s.skip != "" {
 			preds = append(preds, Prediction{Key: fmt.Sprintf("p-l%06d", i), Kind: KindRelink, Table: s.table, Source: s.id, Target: s.id,
@@ -277,7 +278,7 @@ func (p *planner) layoutRelinks(k *chunker) []Prediction {
 			continue
 		}
 		b, _ := json.Marshal(body) // strings only: cannot fail
-		op := k.add(Op{Kind: KindRelink, Table: s.table, Set: p.set(s.table), Source: s.id, ID: s.id, Body: b, IfMatch: s.etag}, false)
+		op := k.add(Op{Kind: KindRelink, Table: s.table, Set: p.set(s.table), Source: s.id, ID: s.id, Body: b, IfMatch: s.etag, Links: links}, false)
 		preds = append(preds, Prediction{Key: op.Key, Planned: true, Kind: KindRelink, Table: s.table, Source: s.id, Target: s.id,
 			Action: ActionRelink, Diff: diff})
 	}

@@ -96,6 +96,10 @@ type Op struct {
 	PartiesNav string     `json:"partiesNav,omitempty"`
 	Parties    []PartyOp  `json:"parties,omitempty"`
 	Message    *MessageOp `json:"message,omitempty"`
+	// Links of a relink: lookup column -> the id it is re-pointed at (a
+	// replay whose If-Match fails checks them: done by an earlier attempt,
+	// or changed).
+	Links map[string]string `json:"links,omitempty"`
 	// Retry marks a create sent again without the lookups and parties
 	// that point at records this job restored (one turned out missing);
 	// never stored.
