@@ -236,6 +236,15 @@ func TestCascadePartiesAndCloseMessage(t *testing.T) {
 	if _, listed := nw["opportunity.actualvalue"]; listed {
 		t.Error("actualvalue equals the close's actualrevenue: nothing is lost, nothing to list")
 	}
+	// A target whose metadata relates activityparty only to activitypointer
+	// (no email_activity_parties relationship): the collection's documented
+	// name is used, the parties are not dropped.
+	w.tgt.Schemas["email"].OneToMany = nil
+	pl = build(t, &world{src: w.src, tgt: w.tgt}, plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Deleted: true}, ChunkSize: 50,
+		Options: plan.Options{State: true}})
+	if em := opsOf(pl)["record/email/"+mail]; em.PartiesNav != "email_activity_parties" || len(em.Parties) != 2 {
+		t.Errorf("email parties without the relationship in the metadata: %s %+v", em.PartiesNav, em.Parties)
+	}
 }
 
 func findKey(pl *plan.Plan, key string) (plan.Prediction, bool) {
