@@ -130,6 +130,14 @@ func TestRelinkSurvivors(t *testing.T) {
 			t.Errorf("survivor %d: %+v (planned %v), want skipped: %s", n, p, planned, why)
 		}
 	}
+	// A restore of the whole table (not only the deleted records) skips
+	// the survivors as existing: their cleared links are relinked all the
+	// same.
+	pl = build(t, &world{src: w.src, tgt: w.tgt}, plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Tables: []string{"account"}},
+		Options: plan.Options{Relink: true}})
+	if op, ok := opsOf(pl)["relink/account/"+id(2)]; !ok || predictionsOf(pl)["record/account/"+id(2)].Action != plan.ActionSkip {
+		t.Errorf("skip-existing restore of the table: relink %+v (planned %v), record %+v", op, ok, predictionsOf(pl)["record/account/"+id(2)])
+	}
 	// Without relink, survivors are left alone.
 	pl = build(t, &world{src: w.src, tgt: w.tgt}, plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Deleted: true}})
 	for k := range opsOf(pl) {
