@@ -263,3 +263,35 @@ func findKey(pl *plan.Plan, key string) (plan.Prediction, bool) {
 	}
 	return plan.Prediction{}, false
 }
+
+// TestCloseMessageWithoutCloseRecord: a lost opportunity whose backup has
+// no opportunityclose is closed by LoseOpportunity with a new close
+// activity (a warning says so); without an opportunityclose table in the
+// target its state cannot be set and is reported, not sent.
+func TestCloseMessageWithoutCloseRecord(t *testing.T) {
+	w := newCRM(t)
+	opp := id(3)
+	must(t, w.src.Add("opportunity", "opportunityid", map[string]any{"opportunityid": opp, "name": "Lost", "statecode": 2, "statuscode": 5}))
+	req := plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Deleted: true}, Options: plan.Options{State: true}}
+	pl := build(t, &world{src: w.src, tgt: w.tgt}, req)
+	m := opsOf(pl)["state/opportunity/"+opp].Message
+	if m == nil || m.Name != "LoseOpportunity" || m.CloseKey != "" ||
+		!strings.Contains(string(m.Params), `"opportunityid@odata.bind":"/opportunities(`+opp+`)"`) || !strings.Contains(string(m.Params), `"Status":5`) {
+		t.Fatalf("LoseOpportunity %+v", m)
+	}
+	if ws := strings.Join(predictionsOf(pl)["record/opportunity/"+opp].Warnings, ";"); !strings.Contains(ws, "creates a new one") {
+		t.Errorf("warnings %q", ws)
+	}
+	delete(w.tgt.Schemas, "opportunityclose")
+	pl = build(t, &world{src: w.src, tgt: w.tgt}, req)
+	if op, ok := opsOf(pl)["state/opportunity/"+opp]; ok {
+		t.Errorf("a state operation without the close table: %+v", op)
+	}
+	listed := false
+	for _, nw := range pl.NotWritable {
+		listed = listed || nw.Table == "opportunity" && nw.Column == "statecode" && strings.Contains(nw.Reason, "opportunityclose")
+	}
+	if !listed {
+		t.Errorf("the unreachable state is not listed: %+v", pl.NotWritable)
+	}
+}
