@@ -37,13 +37,14 @@ type dir struct {
 	envs    map[string]*dataversesim.Env
 	clients map[string][]*dataverse.Client
 	mu      sync.Mutex
-	ids     int // identities per environment
+	ids     int      // identities per environment
+	include []string // tables backed up (empty: all)
 }
 
 func (d *dir) ListEnvironments(context.Context) ([]backup.Environment, error) {
 	var out []backup.Environment
 	for id, e := range d.envs {
-		out = append(out, backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true}})
+		out = append(out, backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true, Include: d.include}})
 	}
 	return out, nil
 }
@@ -53,7 +54,7 @@ func (d *dir) GetEnvironment(_ context.Context, id string) (backup.Environment, 
 	if e == nil {
 		return backup.Environment{}, fmt.Errorf("no environment %s", id)
 	}
-	return backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true}}, nil
+	return backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true, Include: d.include}}, nil
 }
 
 // Clients serves both engines: their Directory interfaces share this shape.
@@ -116,6 +117,9 @@ type fixtureOptions struct {
 	sim        dataversesim.Options
 	identities int
 	restore    restore.Options
+	// include limits the backups to these tables (a standard-shaped
+	// organization has hundreds).
+	include []string
 }
 
 func newFixture(t *testing.T, o fixtureOptions) *fixture {
@@ -131,7 +135,7 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	suffix := fmt.Sprintf("%d%s", time.Now().UnixNano()%1e9, sanitize(t.Name()))
 	f := &fixture{t: t, sim: sim, demo: sim.Demo(), envID: "d" + suffix, second: "s" + suffix}
 	f.dir = &dir{sim: sim, envs: map[string]*dataversesim.Env{f.envID: sim.Demo(), f.second: sim.Env("second")},
-		clients: map[string][]*dataverse.Client{}, ids: o.identities}
+		clients: map[string][]*dataverse.Client{}, ids: o.identities, include: o.include}
 	ctx := context.Background()
 	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
 	if err != nil {

@@ -142,7 +142,11 @@ func (p *planner) buildBody(ctx context.Context, c *candidate, tm *TableSchema, 
 			continue // no attachment: nothing to upload (a null body would still count as one of 0 bytes)
 		}
 		if why := tm.notWritableReason(k, create); why != "" {
-			p.notWritableValue(c.table, k, why, v)
+			if tm.computed(k) {
+				p.notWritableCount(c.table, k, why)
+			} else {
+				p.notWritableValue(c.table, k, why, v)
+			}
 			continue
 		}
 		c.body[k] = v

@@ -112,8 +112,8 @@ func (p *planner) planRelinks(ctx context.Context) error {
 			key := "_" + rel.Attribute + "_value"
 			for _, id := range sortedKeys(recs) {
 				r := recs[id]
-				if p.chosen[ckey(rel.Referencing, id)] != nil {
-					continue // restored by the job, its lookups with it
+				if c := p.chosen[ckey(rel.Referencing, id)]; c != nil && c.action.Writes() {
+					continue // written by the job, its lookups with it (a skipped or conflicting one is a survivor)
 				}
 				ref, err := idField(r.Fields, key)
 				if err != nil {

@@ -14,7 +14,10 @@ import (
 // only a message reaches that no message can reach from a backup (an
 // email's Completed or Received). Nothing of these is dropped silently:
 // every (table, column) with at least one non-null backed-up value the job
-// does not write is listed with the reason and the number of records. A
+// does not write is listed with the reason and the number of records; a
+// computed column (calculated, rollup, base currency) is listed whenever
+// the backup has it, null or not, since Dataverse gives the restored
+// record whatever it computes (a base amount where the backup had none). A
 // column left out on purpose (outside scope.fields, the owner with
 // options.owner off) is not listed, nor are the states set by the state
 // phase, createdon (written as overriddencreatedon) and a file column's
@@ -26,6 +29,12 @@ func (p *planner) notWritableValue(table, col, why string, v []byte) {
 	if len(v) == 0 || string(v) == "null" {
 		return
 	}
+	p.notWritableCount(table, col, why)
+}
+
+// notWritableCount records a column of a record the job writes that it
+// cannot write.
+func (p *planner) notWritableCount(table, col, why string) {
 	k := ckey(table, col)
 	nw := p.notWritable[k]
 	if nw == nil {

@@ -31,14 +31,19 @@ type partyPlan struct {
 }
 
 // partiesNav returns the collection an activity table's parties are
-// written through ("" when the table has none).
+// written through: the one-to-many relationship of activityparty.activityid
+// in the target's metadata, else the name every activity's collection has
+// (<activity>_activity_parties: email_activity_parties,
+// appointment_activity_parties, ... in activityparty.md's relationships),
+// for a target whose metadata relates activityparty to activitypointer
+// only.
 func partiesNav(tm *TableSchema) string {
 	for _, r := range tm.OneToMany {
 		if r.Referencing == partyTable && r.Attribute == "activityid" && r.Collection != "" {
 			return r.Collection
 		}
 	}
-	return ""
+	return tm.Name + "_activity_parties"
 }
 
 // backedUpParties returns the backed-up parties by activity id (loaded once).
@@ -74,13 +79,6 @@ func (p *planner) partyRefs(ctx context.Context, cs []*candidate) ([]lookupRef, 
 		if c.action != ActionCreate {
 			continue
 		}
-		tm, err := p.target.Table(ctx, c.table)
-		if err != nil {
-			return nil, err
-		}
-		if partiesNav(tm) == "" {
-			continue
-		}
 		parties, err := p.backedUpParties(ctx)
 		if err != nil {
 			return nil, err
@@ -98,10 +96,10 @@ func (p *planner) partyRefs(ctx context.Context, cs []*candidate) ([]lookupRef, 
 
 // buildParties gives an activity to create its backed-up parties.
 func (p *planner) buildParties(ctx context.Context, c *candidate, tm *TableSchema) error {
-	nav := partiesNav(tm)
-	if nav == "" || c.action != ActionCreate {
+	if c.action != ActionCreate {
 		return nil
 	}
+	nav := partiesNav(tm)
 	all, err := p.backedUpParties(ctx)
 	if err != nil || len(all[c.backup.ID]) == 0 {
 		return err

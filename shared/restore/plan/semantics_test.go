@@ -130,6 +130,14 @@ func TestRelinkSurvivors(t *testing.T) {
 			t.Errorf("survivor %d: %+v (planned %v), want skipped: %s", n, p, planned, why)
 		}
 	}
+	// A restore of the whole table (not only the deleted records) skips
+	// the survivors as existing: their cleared links are relinked all the
+	// same.
+	pl = build(t, &world{src: w.src, tgt: w.tgt}, plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Tables: []string{"account"}},
+		Options: plan.Options{Relink: true}})
+	if op, ok := opsOf(pl)["relink/account/"+id(2)]; !ok || predictionsOf(pl)["record/account/"+id(2)].Action != plan.ActionSkip {
+		t.Errorf("skip-existing restore of the table: relink %+v (planned %v), record %+v", op, ok, predictionsOf(pl)["record/account/"+id(2)])
+	}
 	// Without relink, survivors are left alone.
 	pl = build(t, &world{src: w.src, tgt: w.tgt}, plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Deleted: true}})
 	for k := range opsOf(pl) {
@@ -236,6 +244,15 @@ func TestCascadePartiesAndCloseMessage(t *testing.T) {
 	if _, listed := nw["opportunity.actualvalue"]; listed {
 		t.Error("actualvalue equals the close's actualrevenue: nothing is lost, nothing to list")
 	}
+	// A target whose metadata relates activityparty only to activitypointer
+	// (no email_activity_parties relationship): the collection's documented
+	// name is used, the parties are not dropped.
+	w.tgt.Schemas["email"].OneToMany = nil
+	pl = build(t, &world{src: w.src, tgt: w.tgt}, plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Deleted: true}, ChunkSize: 50,
+		Options: plan.Options{State: true}})
+	if em := opsOf(pl)["record/email/"+mail]; em.PartiesNav != "email_activity_parties" || len(em.Parties) != 2 {
+		t.Errorf("email parties without the relationship in the metadata: %s %+v", em.PartiesNav, em.Parties)
+	}
 }
 
 func findKey(pl *plan.Plan, key string) (plan.Prediction, bool) {
@@ -245,4 +262,36 @@ func findKey(pl *plan.Plan, key string) (plan.Prediction, bool) {
 		}
 	}
 	return plan.Prediction{}, false
+}
+
+// TestCloseMessageWithoutCloseRecord: a lost opportunity whose backup has
+// no opportunityclose is closed by LoseOpportunity with a new close
+// activity (a warning says so); without an opportunityclose table in the
+// target its state cannot be set and is reported, not sent.
+func TestCloseMessageWithoutCloseRecord(t *testing.T) {
+	w := newCRM(t)
+	opp := id(3)
+	must(t, w.src.Add("opportunity", "opportunityid", map[string]any{"opportunityid": opp, "name": "Lost", "statecode": 2, "statuscode": 5}))
+	req := plan.Request{Policy: plan.PolicySkipExisting, Scope: plan.Scope{Deleted: true}, Options: plan.Options{State: true}}
+	pl := build(t, &world{src: w.src, tgt: w.tgt}, req)
+	m := opsOf(pl)["state/opportunity/"+opp].Message
+	if m == nil || m.Name != "LoseOpportunity" || m.CloseKey != "" ||
+		!strings.Contains(string(m.Params), `"opportunityid@odata.bind":"/opportunities(`+opp+`)"`) || !strings.Contains(string(m.Params), `"Status":5`) {
+		t.Fatalf("LoseOpportunity %+v", m)
+	}
+	if ws := strings.Join(predictionsOf(pl)["record/opportunity/"+opp].Warnings, ";"); !strings.Contains(ws, "creates a new one") {
+		t.Errorf("warnings %q", ws)
+	}
+	delete(w.tgt.Schemas, "opportunityclose")
+	pl = build(t, &world{src: w.src, tgt: w.tgt}, req)
+	if op, ok := opsOf(pl)["state/opportunity/"+opp]; ok {
+		t.Errorf("a state operation without the close table: %+v", op)
+	}
+	listed := false
+	for _, nw := range pl.NotWritable {
+		listed = listed || nw.Table == "opportunity" && nw.Column == "statecode" && strings.Contains(nw.Reason, "opportunityclose")
+	}
+	if !listed {
+		t.Errorf("the unreachable state is not listed: %+v", pl.NotWritable)
+	}
 }

@@ -249,7 +249,11 @@ func (p *planner) messageParams(c *candidate) (json.RawMessage, error) {
 			body[nav+"@odata.bind"] = v
 		}
 		if _, ok := body["subject"]; !ok && c.close == nil {
-			body["subject"] = json.RawMessage(fmt.Sprintf("%q", "Closed by restore ("+m.name+")"))
+			subject, err := json.Marshal("Closed by restore (" + m.name + ")")
+			if err != nil {
+				return nil, err
+			}
+			body["subject"] = subject
 		}
 		params[m.param] = body
 	}
@@ -263,7 +267,12 @@ func (p *planner) closeNavigation(ctx context.Context, c *candidate) error {
 		return nil
 	}
 	if !p.hasTable(c.msgDef.closeTable) {
-		return fmt.Errorf("%s %s: the target has no %s table, which %s needs", c.table, c.backup.ID, c.msgDef.closeTable, c.msgDef.name)
+		why := fmt.Sprintf("%s needs a %s, a table the target does not have", c.msgDef.name, c.msgDef.closeTable)
+		p.notWritableValue(c.table, "statecode", why, c.backup.Fields["statecode"])
+		p.notWritableValue(c.table, "statuscode", why, c.backup.Fields["statuscode"])
+		c.warnings = append(c.warnings, "state not restored: "+why)
+		c.state, c.msg, c.msgDef = nil, nil, nil
+		return nil
 	}
 	ct, err := p.target.Table(ctx, c.msgDef.closeTable)
 	if err != nil {

@@ -169,6 +169,12 @@ func (t *TableSchema) notWritableReason(c string, create bool) string {
 	return ""
 }
 
+// computed reports a column Dataverse computes: calculated, rollup, or a
+// base-currency amount.
+func (t *TableSchema) computed(c string) bool {
+	return t.Columns[c].SourceType != 0 || t.isBaseCurrency(c)
+}
+
 // isBaseCurrency reports a money column <x>_base kept in the base currency
 // for money column x (powerapps-docs developer/data-platform/
 // transaction-currency-currency-entities.md).
