@@ -17,6 +17,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/inproc"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
+	"github.com/cloudbackup-d365/cloudbackup/wiring"
 )
 
 // engines runs the backup and restore engines in this process against
@@ -24,7 +25,7 @@ import (
 // at a time as the host would (restore.Options.OneByOne, the comparison, is
 // an engine option the handler does not expose).
 type engines struct {
-	*inproc.Stores
+	*wiring.Stores
 	sim    *dataversesim.Server
 	envID  string
 	cs     []*dataverse.Client

@@ -6,8 +6,8 @@
 //   - SimClient: a Dataverse client of a simulated environment signing in
 //     with a real azidentity client-secret credential against the
 //     simulator's Entra ID;
-//   - OpenStores: the app's stores on one storage account (runs and tasks,
-//     blobs, restore jobs), as cmd/handler opens them;
+//   - OpenStores: the engines' stores on Azurite (runs and tasks, restore
+//     jobs, blobs), opened by wiring.OpenStores as the handler opens them;
 //   - Handlers: the one dispatch of the engines' queues for testkit/pump
 //     (backup.Engine.Handle for scan, extract and files; the restore queue's
 //     messages decoded and handed to restore.Engine.Handle).

@@ -13,12 +13,12 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
-	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
-	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
+	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
+	"github.com/cloudbackup-d365/cloudbackup/wiring"
 )
 
 // SimClient returns a client of the simulated environment at url acting as
@@ -39,33 +39,19 @@ func SimClient(sim *dataversesim.Server, url string, app dataversesim.AppClient,
 	return dataverse.NewClient(url, cred, &dataverse.ClientOptions{Transport: rt})
 }
 
-// Stores are the app's stores on one storage account.
-type Stores struct {
-	Runs  *runstate.Store // runs and table tasks
-	Blobs blobstore.Store // backups and files
-	Jobs  *restore.Store  // restore jobs and their results
-}
-
-// OpenStores opens the stores on the storage account of connectionString
-// (Azurite's), creating their tables.
-func OpenStores(ctx context.Context, connectionString string) (*Stores, error) {
+// OpenStores opens the engines' stores (wiring.OpenStores, as the handler
+// opens them) on the storage account of connectionString (Azurite's),
+// creating their tables.
+func OpenStores(ctx context.Context, connectionString string) (*wiring.Stores, error) {
 	tables, err := aztables.NewServiceClientFromConnectionString(connectionString, nil)
 	if err != nil {
-		return nil, err
-	}
-	var s Stores
-	if s.Runs, err = runstate.Open(ctx, tables); err != nil {
-		return nil, err
-	}
-	if s.Jobs, err = restore.OpenStore(ctx, tables); err != nil {
 		return nil, err
 	}
 	bc, err := azblob.NewClientFromConnectionString(connectionString, nil)
 	if err != nil {
 		return nil, err
 	}
-	s.Blobs = blobstore.NewAzure(bc)
-	return &s, nil
+	return wiring.OpenStores(ctx, &storageaccount.Clients{Tables: tables, Blob: bc}, nil)
 }
 
 // Handlers returns the pump's handlers of the backup queues (bk.Handle)
