@@ -120,7 +120,7 @@ func (c *Client) newRequest(ctx context.Context, method, pathOrURL string, body 
 
 // do sends req as the client's identity and returns a 2xx response, whose body
 // the caller must close. It is the one place requests leave the package:
-// pages.go, delta.go and the other files of the package build on it.
+// pages.go, write.go and the other files of the package build on it.
 //
 // do refuses a URL on another host than the environment's (a nextLink cannot
 // lead elsewhere), acquires a token (azidentity caches it; a failure is an

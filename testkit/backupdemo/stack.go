@@ -1,8 +1,3 @@
-// Package backupdemo runs the product end to end on one machine: Azurite,
-// the Dataverse simulator (TLS), the dev host and the real handler binary.
-// It registers the demo organization through the HTTP API, runs backups
-// through the API and the queues, and verifies what was stored against the
-// simulator. cmd/demo (make demo) and the end-to-end tests use it.
 package backupdemo
 
 import (
