@@ -177,15 +177,25 @@ func (s *Service) AddIdentity(ctx context.Context, connID string, in NewIdentity
 	return c, v, nil
 }
 
-// RemoveIdentity removes an identity and its secret; the last one stays.
-func (s *Service) RemoveIdentity(ctx context.Context, connID, identityID string) (*Connection, error) {
+// connectionIdentity reads a connection and one of its identities
+// (ErrNotFound for either).
+func (s *Service) connectionIdentity(ctx context.Context, connID, identityID string) (*Connection, *Identity, error) {
 	c, err := s.Get(ctx, connID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id := c.Identity(identityID)
 	if id == nil {
-		return nil, fmt.Errorf("identity %q of connection %s: %w", identityID, connID, ErrNotFound)
+		return nil, nil, fmt.Errorf("identity %q of connection %s: %w", identityID, connID, ErrNotFound)
+	}
+	return c, id, nil
+}
+
+// RemoveIdentity removes an identity and its secret; the last one stays.
+func (s *Service) RemoveIdentity(ctx context.Context, connID, identityID string) (*Connection, error) {
+	c, id, err := s.connectionIdentity(ctx, connID, identityID)
+	if err != nil {
+		return nil, err
 	}
 	if len(c.Identities) == 1 {
 		return nil, fmt.Errorf("identity %s is the connection's last one; delete the connection instead: %w", identityID, ErrInUse)
@@ -215,13 +225,9 @@ func (s *Service) RemoveIdentity(ctx context.Context, connID, identityID string)
 // every active environment of the connection (or, without environments,
 // signs in). On failure the old secret stays and the Validation says why.
 func (s *Service) Rotate(ctx context.Context, connID, identityID string, in SecretInput) (*Validation, error) {
-	c, err := s.Get(ctx, connID)
+	c, id, err := s.connectionIdentity(ctx, connID, identityID)
 	if err != nil {
 		return nil, err
-	}
-	id := c.Identity(identityID)
-	if id == nil {
-		return nil, fmt.Errorf("identity %q of connection %s: %w", identityID, connID, ErrNotFound)
 	}
 	if !id.Mode.NeedsSecret() {
 		return nil, invalid("identityId", "identity %s (%s) has no secret to rotate", id.ID, id.Mode)
