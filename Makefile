@@ -59,7 +59,8 @@ lint: $(STATICCHECK)
 # The race detector over the packages with concurrency (the engines' tests
 # that run deliveries in parallel), then each fuzz target briefly (its
 # committed corpus in testdata/fuzz is also run by the plain pass).
-RACE_PKGS := ./devhost ./shared/messaging ./shared/customhandler ./shared/dataverse ./shared/runstate ./shared/backupformat
+RACE_PKGS := ./devhost ./shared/messaging ./shared/customhandler ./shared/dataverse ./shared/runstate ./shared/backupformat \
+	./shared/tablestore ./shared/blobstore ./shared/retry ./testkit/pump
 RACE_BACKUP := TestDuplicateDeliveries|TestScanDeliveredTwiceAtOnce|TestServiceProtectionLimits|TestChaosDeliveryOrderAndDuplicates|TestStorageStoppedAndRestartedMidRun
 RACE_RESTORE := TestKilledRestoreResumes|TestThrottledRestoreLosesNothing
 RACE_API := TestAPIFlowAndNoSecrets|TestAPIBadInputCorpus

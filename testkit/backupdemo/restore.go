@@ -249,6 +249,9 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 		sum.Links += len(l)
 	}
 	for _, k := range keys {
+		if _, ok := e.Get(k.table, k.id); !ok {
+			continue // an earlier delete's cascade took it (contacts of a deleted account)
+		}
 		if err := e.Delete(k.table, k.id); err != nil {
 			return sum, fmt.Errorf("delete %s %s: %w", k.table, k.id, err)
 		}
@@ -282,7 +285,31 @@ func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSum
 	s.logf("restore %s %s in %.1f s: %d created, %d updated, %d skipped, %d failed, %d links; %d differences from before the deletion %v",
 		job.ID, job.Status, sum.Seconds, job.Counts.Created, job.Counts.Updated, job.Counts.Skipped, job.Counts.Failed, job.Counts.Associations, len(diffs), first(diffs, 5))
 	if job.Status != restore.StatusSucceeded {
+		s.logFailures(ctx, job.ID)
 		return sum, errors.New("restore " + job.ID + " ended " + job.Status + ": " + job.Error)
 	}
 	return sum, nil
+}
+
+// logFailures prints the failed lines of a restore's report, so a partial
+// demo restore says what it could not write and why.
+func (s *Stack) logFailures(ctx context.Context, job string) {
+	var rep struct {
+		Records []restore.RecordResult `json:"records"`
+	}
+	if _, err := s.call(ctx, http.MethodGet, "/restores/"+job+"/report.json", nil, &rep); err != nil {
+		s.logf("restore %s report: %v", job, err)
+		return
+	}
+	n := 0
+	for _, r := range rep.Records {
+		if r.Status == restore.ResFailed {
+			if n++; n <= 10 {
+				s.logf("  failed %s %s %s: %s %s", r.Kind, r.Table, r.Source, r.Code, r.Message)
+			}
+		}
+	}
+	if n > 10 {
+		s.logf("  ... and %d more failed lines", n-10)
+	}
 }
