@@ -9,7 +9,8 @@
 //   - no domain depends on another domain (backup, restore with
 //     restore/plan, connections), directly or through anything else;
 //   - no handler (package functions) builds a store or an engine: it
-//     imports no storage package and calls no store or engine constructor;
+//     imports no storage SDK client, storage account or wiring, and calls
+//     no constructor of a store, engine, sender or service;
 //   - no non-test Go file is over 500 lines (dataversesim excepted);
 //   - every package has a doc.go holding its package comment, and no other
 //     file has one.

@@ -85,9 +85,11 @@ import (
 	"errors"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
+var _ = errors.Is(nil, blobstore.ErrNotFound)
 var _ = errors.New("x")
 var _ = backupformat.NewRunReader(nil, "e", "r")
 var _ runstate.Run
@@ -117,6 +119,18 @@ import tables "github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 var _ *tables.Client
 `), "imports github.com/Azure/azure-sdk-for-go/sdk/data/aztables")
+	expect(t, check(`package functions
+
+import "github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
+
+var _ = blobstore.NewMemory()
+`), "calls shared/blobstore.NewMemory")
+	expect(t, check(`package functions
+
+import "github.com/cloudbackup-d365/cloudbackup/wiring"
+
+var _ wiring.Stores
+`), "imports github.com/cloudbackup-d365/cloudbackup/wiring")
 	expect(t, check(`package functions
 
 import "github.com/cloudbackup-d365/cloudbackup/shared/messaging"
