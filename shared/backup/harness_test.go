@@ -14,6 +14,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
@@ -50,7 +51,7 @@ type fixture struct {
 	env    *dataversesim.Env
 	dir    *staticDir
 	state  *runstate.Store
-	blobs  backupformat.Blobs
+	blobs  blobstore.Store
 	sender *messaging.MemorySender
 	eng    *backup.Engine
 	envID  string

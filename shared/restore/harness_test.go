@@ -13,7 +13,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
-	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
@@ -85,7 +85,7 @@ type fixture struct {
 	envID  string
 	second string
 	dir    *dir
-	blobs  backupformat.Blobs
+	blobs  blobstore.Store
 	sender *messaging.MemorySender
 	bk     *backup.Engine
 	st     *runstate.Store

@@ -19,6 +19,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/devhost"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
@@ -55,7 +56,7 @@ type Stack struct {
 	Az    *azurite.Azurite
 	Sim   *dataversesim.Server
 	Host  *devhost.Host
-	Blobs backupformat.Blobs
+	Blobs blobstore.Store
 	*API
 	tmp string
 }
@@ -109,7 +110,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Blobs = backupformat.NewAzureBlobs(bc)
+	s.Blobs = blobstore.NewAzure(bc)
 	out := o.HandlerOutput
 	if out == nil {
 		if out, err = os.Create(filepath.Join(s.tmp, "handler.log")); err != nil {

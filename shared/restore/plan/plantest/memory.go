@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
@@ -89,7 +90,7 @@ func (s *Source) Files(ctx context.Context, table string, fn func(backupformat.F
 func (s *Source) OpenFile(ctx context.Context, sum string) (io.ReadCloser, error) {
 	b, ok := s.Contents[sum]
 	if !ok {
-		return nil, fmt.Errorf("file %s: %w", sum, backupformat.ErrNotFound)
+		return nil, fmt.Errorf("file %s: %w", sum, blobstore.ErrNotFound)
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
