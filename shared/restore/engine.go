@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
@@ -58,12 +59,12 @@ type Engine struct {
 	opts   Options
 	dir    Directory
 	store  *Store
-	blobs  backupformat.Blobs
+	blobs  blobstore.Store
 	sender messaging.Sender
 }
 
 // New returns an engine.
-func New(dir Directory, store *Store, blobs backupformat.Blobs, sender messaging.Sender, o Options) *Engine {
+func New(dir Directory, store *Store, blobs blobstore.Store, sender messaging.Sender, o Options) *Engine {
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 500
 	}
@@ -110,7 +111,7 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 			return nil, err
 		}
 		req.Run = r
-	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); errors.Is(err, backupformat.ErrNotFound) {
+	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); errors.Is(err, blobstore.ErrNotFound) {
 		return nil, fmt.Errorf("%w: run %s of %s has no manifest (not finished, or deleted)", ErrNotFound, req.Run, req.Environment)
 	} else if err != nil {
 		return nil, err // unreadable (storage down, newer format): not a missing run

@@ -1,13 +1,3 @@
-// Package backupdemo runs the product end to end on one machine: Azurite,
-// the Dataverse simulator (TLS), the dev host and the real handler binary.
-// It registers the demo organization through the HTTP API, runs backups
-// through the API and the queues, and verifies what was stored against the
-// simulator (stack.go, scenario.go). Its restore part (restore.go) deletes
-// accounts as a user does, the simulator cascading as Dataverse does, with
-// every effect predicted and checked (deletion.go), restores the deleted
-// records through the API and compares every record the delete touched
-// with its state before, field by field (compare.go). cmd/demo (make demo)
-// and the end-to-end tests use it.
 package backupdemo
 
 import (
@@ -29,6 +19,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/devhost"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
@@ -67,7 +58,7 @@ type Stack struct {
 	Az    *azurite.Azurite
 	Sim   *dataversesim.Server
 	Host  *devhost.Host
-	Blobs backupformat.Blobs
+	Blobs blobstore.Store
 	*API
 	tmp string
 }
@@ -121,7 +112,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Blobs = backupformat.NewAzureBlobs(bc)
+	s.Blobs = blobstore.NewAzure(bc)
 	out := o.HandlerOutput
 	if out == nil {
 		if out, err = os.Create(filepath.Join(s.tmp, "handler.log")); err != nil {
