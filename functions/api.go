@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -74,7 +76,28 @@ func (a *App) Router() http.Handler {
 	}
 	mux.HandleFunc("/api/", noRoute)
 	mux.HandleFunc("/", noRoute)
-	return a.accessLog(mux)
+	return a.accessLog(cleanPaths(mux))
+}
+
+// cleanPaths refuses paths with ".", ".." (escaped or not) or empty inner
+// segments before the mux sees them: net/http's ServeMux would answer them
+// with a 307 redirect and an HTML body.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+		for i, p := range parts {
+			seg, err := url.PathUnescape(p)
+			if err != nil {
+				seg = p
+			}
+			if seg == "." || seg == ".." || (seg == "" && i < len(parts)-1) {
+				writeProblemBody(w, r, problem{Status: http.StatusBadRequest, Code: "invalid_path",
+					Detail: fmt.Sprintf("the path holds the segment %q; send the resource's path without '.', '..' or empty segments (see /api/openapi.json)", seg)})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type ctxKey int

@@ -28,9 +28,6 @@ func runErr(err error) error {
 	if errors.Is(err, runstate.ErrConflict) {
 		return errStatus(http.StatusConflict, "conflict", "the run changed concurrently; retry")
 	}
-	if errors.Is(err, backup.ErrRunEnded) {
-		return errStatus(http.StatusConflict, "run_finished", err.Error())
-	}
 	return err
 }
 
@@ -101,10 +98,14 @@ func (a *App) loadRun(r *http.Request) (*runstate.Run, error) {
 		return nil, err
 	}
 	id := r.PathValue("runId")
+	noRun := errStatus(http.StatusNotFound, "not_found", "environment "+env+" has no run "+printable(id)+"; GET /api/backups/"+env+" lists its runs")
 	if !backupformat.ValidID(id) {
-		return nil, errStatus(http.StatusNotFound, "not_found", "no such run")
+		return nil, noRun
 	}
 	run, err := a.backup.Run(r.Context(), env, id)
+	if errors.Is(err, runstate.ErrNotFound) {
+		return nil, noRun
+	}
 	if err != nil {
 		return nil, runErr(err)
 	}
@@ -131,10 +132,14 @@ func (a *App) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	if c := callerOf(r.Context()); c != nil {
 		who = c.Name
 	}
-	run, err = a.backup.Cancel(r.Context(), run.Environment, run.ID, "cancelled by "+who)
+	ended, err := a.backup.Cancel(r.Context(), run.Environment, run.ID, "cancelled by "+who)
+	if errors.Is(err, backup.ErrRunEnded) {
+		return errStatus(http.StatusConflict, "run_finished", "run "+run.ID+" already ended ("+ended.Status+"); there is nothing to cancel")
+	}
 	if err != nil {
 		return runErr(err)
 	}
+	run = ended
 	writeJSON(w, http.StatusOK, a.viewRun(run))
 	return nil
 }
@@ -219,7 +224,7 @@ func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
 // run holds no state of the table.
 func tableStateErr(err error, table, run string) error {
 	if errors.Is(err, backupformat.ErrTableNotInRun) || errors.Is(err, backupformat.ErrNotFound) {
-		return errStatus(http.StatusNotFound, "not_found", "table "+table+" is not in run "+run)
+		return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no backed-up state in run "+run+" (not in the run's scope, skipped or failed there); the run's /tables lists its tables")
 	}
 	return err
 }

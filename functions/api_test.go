@@ -26,8 +26,8 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/shared/secrets"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
-	"github.com/cloudbackup-d365/cloudbackup/wiring"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/wiring"
 )
 
 // syncBuffer collects log output from concurrent handlers.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
@@ -81,11 +83,14 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ie):
 		p = problem{Status: http.StatusBadRequest, Code: "invalid_field", Detail: ie.Error(), Errors: []fieldError{{Field: ie.Field, Message: ie.Message}}}
 	case errors.Is(err, connections.ErrNotFound):
-		p = problem{Status: http.StatusNotFound, Code: "not_found", Detail: err.Error()}
+		p = problem{Status: http.StatusNotFound, Code: "not_found", Detail: domainDetail(err, connections.ErrNotFound,
+			" does not exist (GET /api/connections and GET /api/environments list what is registered)",
+			"not found: an id in the path or the body names nothing registered (GET /api/connections and GET /api/environments list what is)")}
 	case errors.Is(err, connections.ErrInUse):
-		p = problem{Status: http.StatusConflict, Code: "in_use", Detail: err.Error()}
+		p = problem{Status: http.StatusConflict, Code: "in_use", Detail: domainDetail(err, connections.ErrInUse, "", "in use")}
 	case errors.Is(err, connections.ErrConflict):
-		p = problem{Status: http.StatusConflict, Code: "conflict", Detail: err.Error()}
+		p = problem{Status: http.StatusConflict, Code: "conflict", Detail: domainDetail(err, connections.ErrConflict, "",
+			"it changed since it was read (ETag): read it again and retry")}
 	case backup.IsActive(err):
 		p = problem{Status: http.StatusConflict, Code: "run_in_progress", Detail: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded):
@@ -95,4 +100,32 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error; the log has the details under this request id"}
 	}
 	writeProblemBody(w, r, p)
+}
+
+// domainDetail is the problem detail of a domain error wrapping sentinel:
+// the domain's own sentence ("connection \"x\"", "identity id1 is the
+// connection's last one; ...") with suffix, or fallback when the error
+// comes wrapped from a store, whose text names tables and codes that mean
+// nothing to the caller.
+func domainDetail(err, sentinel error, suffix, fallback string) string {
+	msg, ok := strings.CutSuffix(err.Error(), ": "+sentinel.Error())
+	if !ok || msg == "" || strings.Contains(msg, ": ") {
+		return fallback
+	}
+	return msg + suffix
+}
+
+// printable returns s quoted for a problem detail when it is a short
+// printable ASCII string, else a placeholder: input echoed back must not
+// carry control characters or run on for pages.
+func printable(s string) string {
+	if s == "" || len(s) > 100 {
+		return "(the one given)"
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return "(the one given)"
+		}
+	}
+	return strconv.Quote(s)
 }

@@ -24,8 +24,9 @@ func restoreRoutes() []route {
 	}
 }
 
-// restoreError maps the restore engine's errors to problems.
-func restoreError(err error) error {
+// restoreError maps the restore engine's errors to problems; notFound is
+// the detail of a missing job or run (the engine's text names blobs).
+func restoreError(err error, notFound string) error {
 	var ve *restore.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -35,9 +36,14 @@ func restoreError(err error) error {
 		}
 		return ae
 	case errors.Is(err, restore.ErrNotFound), errors.Is(err, backupformat.ErrNotFound):
-		return errStatus(http.StatusNotFound, "not_found", err.Error())
+		return errStatus(http.StatusNotFound, "not_found", notFound)
 	}
 	return err
+}
+
+// noRunDetail is the detail of a run without a backup.
+func noRunDetail(env, run string) string {
+	return "run " + run + " of environment " + env + " has no backup (not finished, failed, or deleted by retention); GET /api/backups/" + env + " lists the runs"
 }
 
 func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
@@ -46,7 +52,7 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := req.Normalize(); err != nil {
-		return restoreError(err)
+		return restoreError(err, "")
 	}
 	for _, env := range []string{req.Environment, req.Target} {
 		if _, err := a.connections.Environment(r.Context(), env); err != nil {
@@ -58,7 +64,7 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 	}
 	j, err := a.restore.Start(r.Context(), req)
 	if err != nil {
-		return restoreError(err)
+		return restoreError(err, noRunDetail(req.Environment, req.Run))
 	}
 	w.Header().Set("Location", "/api/restores/"+j.ID)
 	writeJSON(w, http.StatusAccepted, j)
@@ -92,7 +98,7 @@ func (a *App) loadRestore(r *http.Request) (*restore.Engine, *restore.Job, error
 	}
 	j, err := a.restore.Job(r.Context(), id)
 	if err != nil {
-		return nil, nil, restoreError(err)
+		return nil, nil, restoreError(err, "restore job "+id+" does not exist; GET /api/restores lists the jobs")
 	}
 	return a.restore, j, nil
 }
@@ -177,9 +183,9 @@ func (a *App) exportTable(w http.ResponseWriter, r *http.Request) error {
 	blobs := a.backup.Blobs()
 	if err := backupformat.NewRunReader(blobs, env, run).CheckTable(r.Context(), table); err != nil {
 		if errors.Is(err, backupformat.ErrTableNotInRun) {
-			return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no state in run "+run)
+			return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no backed-up state in run "+run+" (not in the run's scope, skipped or failed there); GET /api/backups/"+env+"/"+run+"/tables lists its tables")
 		}
-		return restoreError(err)
+		return restoreError(err, noRunDetail(env, run))
 	}
 	ct := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8"}[format]
 	w.Header().Set("Content-Type", ct)

@@ -365,7 +365,12 @@ func (s *Service) Get(ctx context.Context, id string) (*Connection, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("connection %q: %w", id, ErrNotFound)
 	}
-	return s.o.Store.GetConnection(ctx, id)
+	c, err := s.o.Store.GetConnection(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// The store's error names its table; callers show this one.
+		return nil, fmt.Errorf("connection %q: %w", id, ErrNotFound)
+	}
+	return c, err
 }
 
 // List returns every connection, by name.
@@ -387,7 +392,11 @@ func (s *Service) Environment(ctx context.Context, id string) (*Environment, err
 	if !validID(id) {
 		return nil, fmt.Errorf("environment %q: %w", id, ErrNotFound)
 	}
-	return s.o.Store.GetEnvironment(ctx, id)
+	e, err := s.o.Store.GetEnvironment(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("environment %q: %w", id, ErrNotFound)
+	}
+	return e, err
 }
 
 // Delete removes a connection and its secrets; refused (ErrInUse) while
