@@ -198,17 +198,37 @@ func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
 	if !validTable(table) {
 		return bad("table", "not a table logical name")
 	}
-	bq := backupformat.BrowseQuery{ID: q.Get("id"), Prefix: q.Get("prefix"), Limit: 50}
-	if s := q.Get("limit"); s != "" {
+	bq := backupformat.BrowseQuery{ID: strings.ToLower(q.Get("id")), Prefix: q.Get("prefix"), Limit: 50}
+	if q.Has("id") && !guid.Valid(bq.ID) {
+		return bad("id", "must be a record id (a GUID such as 00000000-0000-0000-0000-000000000001)")
+	}
+	if len(bq.Prefix) > 200 || !printableText(bq.Prefix) {
+		return bad("prefix", "must be printable text of at most 200 bytes")
+	}
+	if s := q.Get("limit"); q.Has("limit") {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
 			return bad("limit", "must be 1-500")
 		}
 		bq.Limit = n
 	}
-	if c := q.Get("nameColumn"); c != "" {
+	m, err := a.runManifest(r.Context(), run.Environment, run.ID)
+	if err != nil {
+		return err
+	}
+	if p := tableProblem(m, table); p != "" {
+		return errStatus(http.StatusNotFound, "not_found", p)
+	}
+	if c := q.Get("nameColumn"); q.Has("nameColumn") {
 		if !validTable(c) {
-			return bad("nameColumn", "not a column logical name")
+			return bad("nameColumn", "not a column logical name (lower-case letters, digits and underscores)")
+		}
+		cols, ok, err := a.runColumns(r.Context(), m, table)
+		if err != nil {
+			return err
+		}
+		if ok && !cols[c] {
+			return bad("nameColumn", "table "+table+" had no column "+c+" when run "+run.ID+" backed it up")
 		}
 		bq.NameColumns = []string{c}
 	}

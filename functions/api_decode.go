@@ -109,7 +109,7 @@ func decodeBody(r *http.Request, v any) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return bad("", "truncated JSON")
 	case errors.As(err, &te):
-		field := te.Field
+		field := jsonPath(te.Field)
 		if field == "" {
 			field = "(body)"
 		}
@@ -120,6 +120,19 @@ func decodeBody(r *http.Request, v any) error {
 	}
 	// Other decoder errors name Go types: say what to send instead.
 	return bad("", "the body does not fit this request; see its schema in /api/openapi.json")
+}
+
+// jsonPath drops the Go names encoding/json puts in a field path for
+// embedded structs ("SecretInput.clientSecret"): the API's JSON names are
+// lower camel case, so a segment starting with a capital is Go's.
+func jsonPath(p string) string {
+	var keep []string
+	for _, seg := range strings.Split(p, ".") {
+		if seg != "" && !(seg[0] >= 'A' && seg[0] <= 'Z') {
+			keep = append(keep, seg)
+		}
+	}
+	return strings.Join(keep, ".")
 }
 
 func bad(field, msg string) *apiError {

@@ -226,7 +226,8 @@ func TestAPIBadInput(t *testing.T) {
 		{"ssrf other host", with("environmentUrls", []string{"https://evil.example.com"}), "", 400, "environmentUrls[0]"},
 		{"ssrf lookalike", with("environmentUrls", []string{"https://contoso.crm.dynamics.com.evil.com"}), "", 400, "environmentUrls[0]"},
 		{"ssrf userinfo", with("environmentUrls", []string{"https://contoso.crm.dynamics.com@evil.com"}), "", 400, "environmentUrls[0]"},
-		{"header injection", with("name", "x\r\nX-Evil: 1"), "", 201, ""},
+		{"header injection", with("name", "x\r\nX-Evil: 1"), "", 400, "name"},
+		{"printable name", with("name", "Contoso (prod) – Zürich ✓"), "", 201, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -252,7 +253,7 @@ func TestAPIBadInput(t *testing.T) {
 			}
 		})
 	}
-	// Only the header-injection case (a valid name with odd characters) created anything.
+	// Only the valid name with non-ASCII characters created anything.
 	_, p, _ := f.do("GET", "/api/connections", nil, admin())
 	if n := len(p["value"].([]any)); n != 1 {
 		t.Errorf("%d connections after bad input, want 1", n)

@@ -53,6 +53,10 @@ type apiFixture struct {
 	// bodies holds every response body, for the secrets check.
 	bodies *syncBuffer
 	tables *aztables.ServiceClient
+	// storage are the app's storage clients; secretsDir the local secret
+	// store's folder (the corpus checks neither changes on bad input).
+	storage    *storageaccount.Clients
+	secretsDir string
 }
 
 func newAPI(t *testing.T, mode string) *apiFixture {
@@ -79,7 +83,8 @@ func newAPI(t *testing.T, mode string) *apiFixture {
 			hosts = append(hosts, strings.TrimPrefix(e.URL(), "https://"))
 		}
 	}
-	sec, _ := secrets.NewLocal(t.TempDir())
+	secDir := t.TempDir()
+	sec, _ := secrets.NewLocal(secDir)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := connections.NewService(connections.Options{Store: store, Secrets: sec, ExtraCA: sim.CAPEM(), AllowedHosts: hosts, Log: log,
@@ -98,7 +103,7 @@ func newAPI(t *testing.T, mode string) *apiFixture {
 	}
 	sender := messaging.NewMemorySender()
 	app := newApp(t, clients, sender, svc, al, log, &config.Config{APIAuthorization: mode, BackupSchedule: config.DefaultBackupSchedule, Messaging: config.Messaging{Transport: "storagequeue"}})
-	f := &apiFixture{t: t, app: app, sim: sim, sender: sender, logs: logs, bodies: &syncBuffer{}, tables: tables}
+	f := &apiFixture{t: t, app: app, sim: sim, sender: sender, logs: logs, bodies: &syncBuffer{}, tables: tables, storage: clients, secretsDir: secDir}
 	f.srv = httptest.NewServer(app.Router())
 	t.Cleanup(f.srv.Close)
 	return f

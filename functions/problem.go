@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
@@ -128,4 +130,18 @@ func printable(s string) string {
 		}
 	}
 	return strconv.Quote(s)
+}
+
+// printableText reports whether s holds no control, bidirectional or
+// replacement character (see connections' name check).
+func printableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError || r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') {
+			return false
+		}
+	}
+	return true
 }

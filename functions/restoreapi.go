@@ -57,10 +57,13 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 	for _, env := range []string{req.Environment, req.Target} {
 		if _, err := a.connections.Environment(r.Context(), env); err != nil {
 			if errors.Is(err, connections.ErrNotFound) {
-				return errStatus(http.StatusNotFound, "not_found", "environment "+env+" is not registered")
+				return errStatus(http.StatusNotFound, "not_found", "environment "+env+" is not registered; GET /api/environments lists them")
 			}
 			return err
 		}
+	}
+	if err := a.checkRestoreScope(r.Context(), &req); err != nil {
+		return err
 	}
 	j, err := a.restore.Start(r.Context(), req)
 	if err != nil {

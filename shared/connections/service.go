@@ -195,6 +195,9 @@ func (s *Service) checkIdentity(kind Kind, tenantID string, in *NewIdentity, fie
 	if in.Mode != identity.ModeServiceAccount && in.Username != "" {
 		return nil, invalid(field+".username", "only serviceAccount identities have a username")
 	}
+	if err := checkText(field+".username", in.Username); err != nil {
+		return nil, err
+	}
 	if err := in.SecretInput.checkFor(in.Mode, field); err != nil {
 		return nil, err
 	}
@@ -230,6 +233,9 @@ func (s *Service) Create(ctx context.Context, in NewConnection) (*Connection, []
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 200 {
 		return nil, nil, nil, invalid("name", "required, at most 200 characters")
+	}
+	if err := checkText("name", in.Name); err != nil {
+		return nil, nil, nil, err
 	}
 	if in.Kind != KindAppProfile && in.Kind != KindServiceAccount {
 		return nil, nil, nil, invalid("kind", "%q is not appProfile or serviceAccount", in.Kind)
