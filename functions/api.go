@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"github.com/cloudbackup-d365/cloudbackup/shared/audit"
 )
 
@@ -210,6 +212,13 @@ func (a *App) endpoint(rt route) http.Handler {
 				Detail: rt.Method + " " + rt.Pattern + " needs the app role " + string(rt.Role) + "; the caller holds " + orNone(c.roleList())})
 			return
 		}
+		// Storage calls of the request retry briefly (see storagegate.go).
+		*r = *r.WithContext(policy.WithRetryOptions(r.Context(), apiRetry))
+		if down := a.gate.gated(r.Context()); len(down) > 0 {
+			a.fail(sw, r, unavailable(down))
+			a.auditChange(r, rt, c, sw.status, "storage unavailable")
+			return
+		}
 		detail := ""
 		if err := rt.h(a, sw, r); err != nil {
 			detail = shortError(err)
@@ -247,6 +256,12 @@ func (a *App) auditChange(r *http.Request, rt route, c *caller, status int, deta
 	}
 	e := audit.Entry{Time: a.now().UTC(), Actor: c.Name, ActorID: c.ID, Roles: c.roleList(), Action: rt.Action, Target: r.URL.Path,
 		Outcome: outcome, Detail: detail, RemoteIP: host, RequestID: requestID(r.Context())}
+	if a.gate.knownDown() {
+		// The write would fail too (after its retries): the log keeps the entry.
+		a.log.ErrorContext(r.Context(), "audit entry not written: storage down", "action", e.Action, "actor", e.Actor, "target", e.Target,
+			"outcome", e.Outcome, "requestId", e.RequestID)
+		return
+	}
 	if err := a.audit.Write(context.WithoutCancel(r.Context()), e); err != nil {
 		a.log.ErrorContext(r.Context(), "audit write failed", "action", rt.Action, "requestId", e.RequestID, "error", err.Error())
 	}

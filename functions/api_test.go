@@ -61,9 +61,14 @@ type apiFixture struct {
 
 func newAPI(t *testing.T, mode string) *apiFixture {
 	t.Helper()
-	az := azurite.Shared(t)
+	return newAPIOn(t, mode, azurite.Shared(t).ConnectionString())
+}
+
+// newAPIOn builds the fixture on the storage account of connString.
+func newAPIOn(t *testing.T, mode, connString string) *apiFixture {
+	t.Helper()
 	ctx := context.Background()
-	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+	tables, err := aztables.NewServiceClientFromConnectionString(connString, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +102,7 @@ func newAPI(t *testing.T, mode string) *apiFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := storageaccount.Open(config.Storage{ConnectionString: az.ConnectionString()}, nil)
+	clients, err := storageaccount.Open(config.Storage{ConnectionString: connString}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

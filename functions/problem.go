@@ -42,6 +42,8 @@ type apiError struct {
 	Detail     string
 	Errors     []fieldError
 	Validation *connections.Validation
+	// retryAfter, in seconds, is sent as Retry-After when set.
+	retryAfter int
 }
 
 func (e *apiError) Error() string { return e.Detail }
@@ -82,6 +84,9 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &ae):
 		p = problem{Status: ae.Status, Code: ae.Code, Detail: ae.Detail, Errors: ae.Errors, Validation: ae.Validation}
+		if ae.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+		}
 	case errors.As(err, &ie):
 		p = problem{Status: http.StatusBadRequest, Code: "invalid_field", Detail: ie.Error(), Errors: []fieldError{{Field: ie.Field, Message: ie.Message}}}
 	case errors.Is(err, connections.ErrNotFound):
@@ -95,13 +100,30 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 			"it changed since it was read (ETag): read it again and retry")}
 	case backup.IsActive(err):
 		p = problem{Status: http.StatusConflict, Code: "run_in_progress", Detail: err.Error()}
-	case errors.Is(err, context.DeadlineExceeded):
-		p = problem{Status: http.StatusGatewayTimeout, Code: "timeout", Detail: "the operation did not finish in time; retry"}
 	default:
+		if down := a.storageDownAfter(r, err); len(down) > 0 {
+			a.fail(w, r, unavailable(down))
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			p = problem{Status: http.StatusGatewayTimeout, Code: "timeout", Detail: "the operation did not finish in time; retry"}
+			break
+		}
 		a.log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "requestId", requestID(r.Context()), "error", err.Error())
 		p = problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error; the log has the details under this request id"}
 	}
 	writeProblemBody(w, r, p)
+}
+
+// storageDownAfter probes storage after an error the API cannot place and
+// returns the services that do not answer: then that is the reason, and
+// the answer a 503.
+func (a *App) storageDownAfter(r *http.Request, err error) []string {
+	down := a.gate.probe(r.Context())
+	if len(down) > 0 {
+		a.log.WarnContext(r.Context(), "request failed while storage is down", "path", r.URL.Path, "requestId", requestID(r.Context()), "error", shortError(err))
+	}
+	return down
 }
 
 // domainDetail is the problem detail of a domain error wrapping sentinel:
