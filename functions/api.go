@@ -48,6 +48,7 @@ func routes() []route {
 		{"GET", "/api/environments", RoleReader, "", (*App).listEnvironments},
 		{"POST", "/api/environments/discover", RoleAdmin, "environment.discover", (*App).discover},
 		{"GET", "/api/environments/{id}", RoleReader, "", (*App).getEnvironment},
+		{"DELETE", "/api/environments/{id}", RoleAdmin, "environment.delete", (*App).deleteEnvironment},
 		{"PUT", "/api/environments/{id}/policy", RoleOperator, "environment.policy.update", (*App).updatePolicy},
 
 		{"POST", "/api/backups/{environmentId}", RoleOperator, "backup.start", (*App).startBackup},
@@ -107,7 +108,16 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyCaller
+	keyAuditNote
 )
+
+// setAuditNote sets the detail of a successful change's audit entry (what
+// the handler did beyond the path, e.g. "backups purged (3 runs)").
+func setAuditNote(r *http.Request, note string) {
+	if p, _ := r.Context().Value(keyAuditNote).(*string); p != nil {
+		*p = note
+	}
+}
 
 func requestID(ctx context.Context) string {
 	s, _ := ctx.Value(keyRequestID).(string)
@@ -219,10 +229,14 @@ func (a *App) endpoint(rt route) http.Handler {
 			a.auditChange(r, rt, c, sw.status, "storage unavailable")
 			return
 		}
+		note := new(string)
+		*r = *r.WithContext(context.WithValue(r.Context(), keyAuditNote, note))
 		detail := ""
 		if err := rt.h(a, sw, r); err != nil {
 			detail = shortError(err)
 			a.fail(sw, r, err)
+		} else {
+			detail = *note
 		}
 		a.auditChange(r, rt, c, sw.status, detail)
 	})

@@ -8,13 +8,21 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
-// runEnvironment checks the environment exists (404 otherwise).
+// runEnvironment checks the environment exists (404 otherwise): registered,
+// or removed with its backups kept (they stay readable by its id).
 func (a *App) runEnvironment(r *http.Request) (string, error) {
-	e, err := a.connections.Environment(r.Context(), r.PathValue("environmentId"))
+	id := r.PathValue("environmentId")
+	e, err := a.connections.Environment(r.Context(), id)
+	if errors.Is(err, connections.ErrNotFound) && backupformat.ValidID(id) {
+		if runs, rerr := a.backup.Runs(r.Context(), id); rerr == nil && len(runs) > 0 {
+			return id, nil
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -62,10 +70,14 @@ func (a *App) startBackup(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	env, err := a.runEnvironment(r)
+	e, err := a.connections.Environment(r.Context(), r.PathValue("environmentId"))
 	if err != nil {
 		return err
 	}
+	if err := unreachable(e, "a backup of"); err != nil {
+		return err
+	}
+	env := e.ID
 	run, err := a.backup.StartRun(r.Context(), env, runstate.TriggerOnDemand)
 	if err != nil {
 		return runErr(err)

@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,8 +48,13 @@ func TestAPIBadInputCorpus(t *testing.T) {
 	f.limitTables(envID, "account", "contact")
 	run := f.backUp(envID, nil)["id"].(string)
 	runPath := "/api/backups/" + envID + "/" + run
+	st, added, _ := f.do("POST", "/api/connections/"+connID+"/environments", map[string]any{"urls": []string{"https://" + f.deadHost}}, admin())
+	if st != http.StatusCreated {
+		t.Fatalf("register the unreachable environment: %d %v", st, added)
+	}
+	deadID := added["environments"].([]any)[0].(map[string]any)["id"].(string)
 
-	cases := corpus(envID, connID, run, runPath, f.sim.Demo().URL())
+	cases := corpus(envID, connID, run, runPath, f.sim.Demo().URL(), deadID)
 	if len(cases) < 150 {
 		t.Errorf("the corpus holds %d cases, want at least 150", len(cases))
 	}
@@ -74,7 +80,7 @@ func TestAPIBadInputCorpus(t *testing.T) {
 			continue
 		case p["status"] != float64(c.want) || p["title"] == nil || detail == "":
 			t.Errorf("%s: problem body lacks status, title or detail: %v", name, p)
-		case internalText.MatchString(detail):
+		case internalText.MatchString(strings.ReplaceAll(detail, f.deadHost, "<the URL given>")): // a URL the admin typed may be echoed
 			t.Errorf("%s: detail carries internal text: %q", name, detail)
 		case c.detail != "" && !strings.Contains(detail, c.detail):
 			t.Errorf("%s: detail %q does not say %q", name, detail, c.detail)
@@ -172,7 +178,7 @@ func (f *apiFixture) sentCount() int {
 }
 
 // corpus lists the bad requests, by category.
-func corpus(envID, connID, run, runPath, envURL string) []badCase {
+func corpus(envID, connID, run, runPath, envURL, deadID string) []badCase {
 	var cs []badCase
 	add := func(category string, more ...badCase) {
 		for _, c := range more {
@@ -362,6 +368,25 @@ func corpus(envID, connID, run, runPath, envURL string) []badCase {
 		badCase{method: "GET", path: "/api/restores/export/" + envID + "/" + run + "/Account", want: 400, field: "table"},
 		badCase{method: "GET", path: "/api/audit?limit=0", want: 400, field: "limit"},
 		badCase{method: "GET", path: "/api/audit?limit=1001", want: 400, field: "limit"})
+
+	// An environment whose validation failed: work refused up front.
+	add("unreachable environment",
+		badCase{method: "POST", path: "/api/backups/" + deadID, want: 409, detail: "failed validation"},
+		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"target":"` + deadID + `"`), want: 409, detail: "/validate"},
+		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"target":"` + deadID + `","dryRun":true`), want: 409, detail: "Fix:"},
+		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"target":"` + deadID + `","scope":{"tables":["account"]}`), want: 409, detail: "DELETE /api/environments/" + deadID})
+
+	// Removing environments.
+	add("delete environment",
+		badCase{method: "DELETE", path: "/api/environments/" + envID + "?purgeBackups=maybe", want: 400, field: "purgeBackups"},
+		badCase{method: "DELETE", path: "/api/environments/" + envID + "?purgeBackups=", want: 400, field: "purgeBackups"},
+		badCase{method: "DELETE", path: "/api/environments/" + envID + "?purge=true", want: 400, field: "purge"},
+		badCase{method: "DELETE", path: "/api/environments/" + envID + "?purgeBackups=true&force=1", want: 400, field: "force"},
+		badCase{method: "DELETE", path: "/api/environments/" + unknownGUID, want: 404, detail: "does not exist"},
+		badCase{method: "DELETE", path: "/api/environments/" + unknownGUID + "?purgeBackups=true", want: 404},
+		badCase{method: "DELETE", path: "/api/environments/not-a-guid", want: 404},
+		badCase{method: "DELETE", path: "/api/environments/..%2f" + envID, want: 404},
+		badCase{method: "DELETE", path: "/api/environments/" + envID + "/..", want: 400, detail: "segment"})
 
 	// Backups.
 	add("backup",

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -57,6 +58,8 @@ type apiFixture struct {
 	// store's folder (the corpus checks neither changes on bad input).
 	storage    *storageaccount.Clients
 	secretsDir string
+	// deadHost is an allowed environment host (host:port) nothing answers on.
+	deadHost string
 }
 
 func newAPI(t *testing.T, mode string) *apiFixture {
@@ -88,6 +91,14 @@ func newAPIOn(t *testing.T, mode, connString string) *apiFixture {
 			hosts = append(hosts, strings.TrimPrefix(e.URL(), "https://"))
 		}
 	}
+	// An allowed host where nothing listens: a mistyped environment.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadHost := ln.Addr().String()
+	ln.Close()
+	hosts = append(hosts, deadHost)
 	secDir := t.TempDir()
 	sec, _ := secrets.NewLocal(secDir)
 	logs := &syncBuffer{}
@@ -108,7 +119,7 @@ func newAPIOn(t *testing.T, mode, connString string) *apiFixture {
 	}
 	sender := messaging.NewMemorySender()
 	app := newApp(t, clients, sender, svc, al, log, &config.Config{APIAuthorization: mode, BackupSchedule: config.DefaultBackupSchedule, Messaging: config.Messaging{Transport: "storagequeue"}})
-	f := &apiFixture{t: t, app: app, sim: sim, sender: sender, logs: logs, bodies: &syncBuffer{}, tables: tables, storage: clients, secretsDir: secDir}
+	f := &apiFixture{t: t, app: app, sim: sim, sender: sender, logs: logs, bodies: &syncBuffer{}, tables: tables, storage: clients, secretsDir: secDir, deadHost: deadHost}
 	f.srv = httptest.NewServer(app.Router())
 	t.Cleanup(f.srv.Close)
 	return f

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
+	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
 // problem is an RFC 9457 problem details body. Extension members: code (a
@@ -99,7 +100,9 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem{Status: http.StatusConflict, Code: "conflict", Detail: domainDetail(err, connections.ErrConflict, "",
 			"it changed since it was read (ETag): read it again and retry")}
 	case backup.IsActive(err):
-		p = problem{Status: http.StatusConflict, Code: "run_in_progress", Detail: err.Error()}
+		var act *runstate.ActiveError
+		errors.As(err, &act)
+		p = problem{Status: http.StatusConflict, Code: "run_in_progress", Detail: "backup run " + act.RunID + " of this environment is in progress; wait for it to end, or cancel it (POST /api/backups/{environment}/{run}/cancel)"}
 	default:
 		if down := a.storageDownAfter(r, err); len(down) > 0 {
 			a.fail(w, r, unavailable(down))

@@ -54,13 +54,24 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 	if err := req.Normalize(); err != nil {
 		return restoreError(err, "")
 	}
-	for _, env := range []string{req.Environment, req.Target} {
-		if _, err := a.connections.Environment(r.Context(), env); err != nil {
-			if errors.Is(err, connections.ErrNotFound) {
-				return errStatus(http.StatusNotFound, "not_found", "environment "+env+" is not registered; GET /api/environments lists them")
-			}
-			return err
+	// The target must be registered and valid; the source may have been
+	// removed with its backups kept.
+	target, err := a.connections.Environment(r.Context(), req.Target)
+	if errors.Is(err, connections.ErrNotFound) {
+		return errStatus(http.StatusNotFound, "not_found", "target environment "+req.Target+" is not registered; GET /api/environments lists them")
+	}
+	if err != nil {
+		return err
+	}
+	if err := unreachable(target, "a restore into"); err != nil {
+		return err
+	}
+	if _, err := a.connections.Environment(r.Context(), req.Environment); errors.Is(err, connections.ErrNotFound) {
+		if runs, rerr := a.backup.Runs(r.Context(), req.Environment); rerr != nil || len(runs) == 0 {
+			return errStatus(http.StatusNotFound, "not_found", "environment "+req.Environment+" is not registered and has no backups; GET /api/environments lists the registered ones")
 		}
+	} else if err != nil {
+		return err
 	}
 	if err := a.checkRestoreScope(r.Context(), &req); err != nil {
 		return err

@@ -433,6 +433,23 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
+// DeleteEnvironment removes an environment's registration (its policy and
+// validation); its backups are the backup engine's, untouched here. etag,
+// when not empty, must match the stored environment (If-Match).
+func (s *Service) DeleteEnvironment(ctx context.Context, id, etag string) (*Environment, error) {
+	e, err := s.Environment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if etag != "" && etag != e.ETag {
+		return nil, fmt.Errorf("environment %s changed since read (ETag): %w", id, ErrConflict)
+	}
+	if err := s.o.Store.DeleteEnvironment(ctx, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
 // UpdatePolicy replaces an environment's policy. etag, when not empty, must
 // match the stored environment (If-Match).
 func (s *Service) UpdatePolicy(ctx context.Context, envID string, p Policy, etag string) (*Environment, error) {
