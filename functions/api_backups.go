@@ -1,10 +1,14 @@
 package functions
 
 import (
+	"bufio"
 	"errors"
+	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
@@ -60,13 +64,20 @@ func (a *App) viewRun(run *runstate.Run) runView {
 		Bytes: run.Bytes + run.FileBytes, Throttles: run.Throttled, Errors: run.Failed, Seconds: run.Seconds(a.now())}}
 }
 
+// startRequest is the optional body of POST /api/backups/{env}.
+type startRequest struct {
+	// Full reads every table in full, whatever the policy (e.g. after a
+	// restore of the environment outside this service).
+	Full bool `json:"full"`
+}
+
 // startBackup creates an on-demand run and sends its scan message (the
 // engine's StartRun: message id derived from the run id); 409 when a run of
-// the environment is in progress.
+// the environment is in progress. The body is optional.
 func (a *App) startBackup(w http.ResponseWriter, r *http.Request) error {
-	if r.ContentLength > 0 {
-		var none struct{}
-		if err := decode(w, r, &none); err != nil {
+	var in startRequest
+	if hasBody(r) {
+		if err := decode(w, r, &in); err != nil {
 			return err
 		}
 	}
@@ -78,7 +89,7 @@ func (a *App) startBackup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	env := e.ID
-	run, err := a.backup.StartRun(r.Context(), env, runstate.TriggerOnDemand)
+	run, err := a.backup.StartRunWith(r.Context(), env, runstate.TriggerOnDemand, runstate.RunRequest{Full: in.Full})
 	if err != nil {
 		return runErr(err)
 	}
@@ -96,6 +107,7 @@ func (a *App) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return runErr(err)
 	}
+	newestFirst(runs, func(r *runstate.Run) (time.Time, string) { return r.CreatedAt, r.ID })
 	out := []runView{}
 	for _, run := range runs {
 		out = append(out, a.viewRun(run))
@@ -133,7 +145,7 @@ func (a *App) getRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// cancelRun ends a run in progress as failed ("cancelled by <caller>"),
+// cancelRun ends a run in progress as cancelled ("cancelled by <caller>"),
 // through the engine; 409 when it already ended.
 func (a *App) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	run, err := a.loadRun(r)
@@ -322,4 +334,35 @@ func validTable(s string) bool {
 		}
 	}
 	return true
+}
+
+// newestFirst orders a list the way every list of the API is ordered:
+// newest first (by creation time, then id).
+func newestFirst[T any](xs []T, key func(T) (time.Time, string)) {
+	slices.SortStableFunc(xs, func(a, b T) int {
+		ta, ia := key(a)
+		tb, ib := key(b)
+		if c := tb.Compare(ta); c != 0 {
+			return c
+		}
+		return strings.Compare(ib, ia)
+	})
+}
+
+// hasBody reports whether r carries a body, peeking at one of unknown
+// length (chunked) without losing it.
+func hasBody(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return false
+	}
+	if r.ContentLength > 0 {
+		return true
+	}
+	br := bufio.NewReader(r.Body)
+	_, err := br.Peek(1)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	return err == nil
 }

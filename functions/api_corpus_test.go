@@ -391,6 +391,12 @@ func corpus(envID, connID, run, runPath, envURL, deadID string) []badCase {
 	// Backups.
 	add("backup",
 		badCase{method: "POST", path: "/api/backups/" + envID, body: `{"unexpected":true}`, want: 400, field: "unexpected"},
+		badCase{method: "POST", path: "/api/backups/" + envID, body: `{"full":"yes"}`, want: 400, field: "full"},
+		badCase{method: "POST", path: "/api/backups/" + envID, body: `{"full":1}`, want: 400, field: "full"},
+		badCase{method: "POST", path: "/api/backups/" + envID, body: `{"full":true,"tables":["account"]}`, want: 400, field: "tables"},
+		badCase{method: "POST", path: "/api/backups/" + envID, body: `[true]`, want: 400},
+		badCase{method: "POST", path: "/api/backups/" + envID, body: `{"full":true}{}`, want: 400},
+		badCase{method: "POST", path: "/api/backups/" + envID, body: `full=true`, ctype: "application/x-www-form-urlencoded", want: 415},
 		badCase{method: "POST", path: runPath + "/cancel", want: 409, detail: "already ended"})
 	return cs
 }

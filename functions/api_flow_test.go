@@ -135,7 +135,7 @@ func TestAPIFlowAndNoSecrets(t *testing.T) {
 	if st, _, _ := f.do("GET", "/api/backups/"+envID+"/"+runID+"/tables/account/records", nil, admin()); st != http.StatusConflict {
 		t.Errorf("browse of an unfinished run: %d", st)
 	}
-	if st, p, _ := f.do("POST", "/api/backups/"+envID+"/"+runID+"/cancel", nil, op); st != 200 || p["status"] != "failed" {
+	if st, p, _ := f.do("POST", "/api/backups/"+envID+"/"+runID+"/cancel", nil, op); st != 200 || p["status"] != "cancelled" {
 		t.Errorf("cancel: %d %v", st, p)
 	}
 	if st, _, _ := f.do("POST", "/api/backups/"+envID+"/"+runID+"/cancel", nil, op); st != http.StatusConflict {
@@ -143,7 +143,7 @@ func TestAPIFlowAndNoSecrets(t *testing.T) {
 	}
 	for _, v := range envViews() {
 		last, _ := v["lastRun"].(map[string]any)
-		if v["status"] != "failed" || v["activeRun"] != nil || last["id"] != runID || last["reason"] != "cancelled by olga" {
+		if v["status"] != "cancelled" || v["activeRun"] != nil || last["id"] != runID || last["reason"] != "cancelled by olga" {
 			t.Errorf("environment view after the cancel: %v", v)
 		}
 	}

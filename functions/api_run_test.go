@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,5 +71,96 @@ func TestBrowseChecksNamesAgainstTheRun(t *testing.T) {
 		map[string]string{principalHeader: principal("rita", RoleRestore)})
 	if d, _ := p["detail"].(string); st != http.StatusBadRequest || !strings.Contains(d, "virtual table") {
 		t.Errorf("restore of a skipped table: %d %v", st, p)
+	}
+}
+
+// The run and restore lists as an admin reads them: {"full": true} makes
+// a full run where the policy would make an incremental; lists are newest
+// first; a cancelled run says cancelled; a dry run's counts are
+// predictions named wouldCreate and wouldUpdate.
+func TestRunsAndRestoresAsAnAdminReadsThem(t *testing.T) {
+	f := newAPI(t, config.AuthEasyAuth)
+	reg := f.connect()
+	f.limitTables(reg.env, "account")
+	var ids []string
+	for i, c := range []struct {
+		body          any
+		kind          string
+		fullRequested any
+	}{
+		{nil, "full", nil},
+		{nil, "incremental", nil},
+		{map[string]any{"full": true}, "full", true},
+		{map[string]any{"full": false}, "incremental", nil},
+		{map[string]any{}, "incremental", nil},
+	} {
+		run := f.backUp(reg.env, c.body)
+		if run["kind"] != c.kind || run["fullRequested"] != c.fullRequested {
+			t.Errorf("run %d (%v): kind %v, fullRequested %v; want %s, %v", i, c.body, run["kind"], run["fullRequested"], c.kind, c.fullRequested)
+		}
+		ids = append(ids, run["id"].(string))
+	}
+	op := map[string]string{principalHeader: principal("olga", RoleOperator, RoleRestore)}
+	st, active, _ := f.do("POST", "/api/backups/"+reg.env, nil, op)
+	if st != http.StatusAccepted {
+		t.Fatalf("start: %d %v", st, active)
+	}
+	ids = append(ids, active["id"].(string))
+	st, c, _ := f.do("POST", "/api/backups/"+reg.env+"/"+active["id"].(string)+"/cancel", nil, op)
+	if st != 200 || c["status"] != "cancelled" || c["reason"] != "cancelled by olga" {
+		t.Errorf("cancel: %d %v", st, c)
+	}
+	f.pump()
+	if st, c, _ := f.do("GET", "/api/backups/"+reg.env+"/"+active["id"].(string), nil, op); st != 200 || c["status"] != "cancelled" {
+		t.Errorf("the cancelled run after its messages: %d %v", st, c)
+	}
+	st, list, _ := f.do("GET", "/api/backups/"+reg.env, nil, admin())
+	if st != 200 {
+		t.Fatal(st)
+	}
+	var got []string
+	for _, r := range list["value"].([]any) {
+		got = append(got, r.(map[string]any)["id"].(string))
+	}
+	slices.Reverse(ids)
+	if !slices.Equal(got, ids) {
+		t.Errorf("runs listed %v, want newest first %v", got, ids)
+	}
+
+	// Two dry runs into the second environment (other records: every
+	// account of the backup would be created), then the list.
+	st, added, _ := f.do("POST", "/api/connections/"+reg.conn+"/environments", map[string]any{"urls": []string{f.sim.Env("second").URL()}}, admin())
+	if st != http.StatusCreated {
+		t.Fatalf("add the second environment: %d %v", st, added)
+	}
+	second := added["environments"].([]any)[0].(map[string]any)["id"].(string)
+	var jobs []string
+	for range 2 {
+		st, job, _ := f.do("POST", "/api/restores", map[string]any{"environment": reg.env, "target": second, "dryRun": true,
+			"scope": map[string]any{"tables": []string{"account"}}}, op)
+		if st != http.StatusAccepted {
+			t.Fatalf("dry run: %d %v", st, job)
+		}
+		jobs = append(jobs, job["id"].(string))
+		f.pump()
+	}
+	st, job, _ := f.do("GET", "/api/restores/"+jobs[1], nil, admin())
+	counts, _ := job["counts"].(map[string]any)
+	if st != 200 || job["status"] != "succeeded" || counts["wouldCreate"] == nil || counts["wouldCreate"].(float64) == 0 || counts["wouldUpdate"] == nil {
+		t.Errorf("dry run: %d %v", st, job)
+	}
+	if _, ok := counts["created"]; ok {
+		t.Errorf("a dry run reports created: %v", counts)
+	}
+	if _, ok := counts["updated"]; ok {
+		t.Errorf("a dry run reports updated: %v", counts)
+	}
+	st, rl, _ := f.do("GET", "/api/restores", nil, admin())
+	vals, _ := rl["value"].([]any)
+	if st != 200 || len(vals) != 2 || vals[0].(map[string]any)["id"] != jobs[1] || vals[1].(map[string]any)["id"] != jobs[0] {
+		t.Errorf("restores listed: %d %v, want %v newest first", st, rl, jobs)
+	}
+	if c, _ := vals[0].(map[string]any)["counts"].(map[string]any); c["wouldCreate"] == nil {
+		t.Errorf("the list shows a dry run's counts as %v", c)
 	}
 }

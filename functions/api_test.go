@@ -24,6 +24,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/shared/secrets"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
@@ -75,7 +76,7 @@ func newAPIOn(t *testing.T, mode, connString string) *apiFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range append([]string{connections.TableConnections, connections.TableEnvironments, audit.Table}, runstate.Tables()...) {
+	for _, n := range append(append([]string{connections.TableConnections, connections.TableEnvironments, audit.Table}, runstate.Tables()...), restore.Tables()...) {
 		_, _ = tables.DeleteTable(ctx, n, nil)
 	}
 	store, err := connections.NewStore(ctx, tables)

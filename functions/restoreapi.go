@@ -1,9 +1,11 @@
 package functions
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
@@ -81,7 +83,7 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 		return restoreError(err, noRunDetail(req.Environment, req.Run))
 	}
 	w.Header().Set("Location", "/api/restores/"+j.ID)
-	writeJSON(w, http.StatusAccepted, j)
+	writeJSON(w, http.StatusAccepted, viewJob(j))
 	return nil
 }
 
@@ -98,11 +100,33 @@ func (a *App) listRestores(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if jobs == nil {
-		jobs = []*restore.Job{}
+	newestFirst(jobs, func(j *restore.Job) (time.Time, string) { return j.CreatedAt, j.ID })
+	out := []jobView{}
+	for _, j := range jobs {
+		out = append(out, viewJob(j))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": jobs})
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil
+}
+
+// jobView is a restore job as the API shows it: a dry run's counts are
+// predictions, named so (wouldCreate, wouldUpdate) rather than created
+// and updated.
+type jobView struct {
+	*restore.Job
+	Counts map[string]any `json:"counts"`
+}
+
+func viewJob(j *restore.Job) jobView {
+	counts := map[string]any{}
+	raw, _ := json.Marshal(j.Counts)
+	_ = json.Unmarshal(raw, &counts)
+	if j.DryRun {
+		counts["wouldCreate"], counts["wouldUpdate"] = counts["created"], counts["updated"]
+		delete(counts, "created")
+		delete(counts, "updated")
+	}
+	return jobView{Job: j, Counts: counts}
 }
 
 func (a *App) loadRestore(r *http.Request) (*restore.Engine, *restore.Job, error) {
@@ -122,7 +146,7 @@ func (a *App) getRestore(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(w, http.StatusOK, viewJob(j))
 	return nil
 }
 
@@ -144,7 +168,7 @@ func (a *App) cancelRestore(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(w, http.StatusOK, viewJob(j))
 	return nil
 }
 
