@@ -292,6 +292,7 @@ func corpus(envID, connID, run, runPath, envURL, deadID string) []badCase {
 		badCase{method: "POST", path: "/api/connections/" + connID + "/identities", body: `{"mode":"clientSecret","clientId":"not-a-guid","clientSecret":"x"}`, want: 400},
 		badCase{method: "POST", path: "/api/connections/" + connID + "/identities", body: `{"mode":"telepathy"}`, want: 400, field: "identity.mode"},
 		badCase{method: "POST", path: "/api/connections", body: conn(`""`), want: 400, field: "name"},
+		badCase{method: "POST", path: "/api/connections/" + connID + "/identities", body: `{"mode":"certificate","clientId":"11111111-1111-1111-1111-111111111111","certificate":"<not base64>"}`, want: 400, detail: "base64"},
 		badCase{method: "POST", path: "/api/connections", body: conn(`"` + strings.Repeat("n", 201) + `"`), want: 400, field: "name"},
 		badCase{method: "POST", path: "/api/connections", body: `{"name":"x","kind":"other","tenantId":"t","identities":[` + app + `]}`, want: 400, field: "kind"},
 		badCase{method: "POST", path: "/api/connections", body: `{"name":"x","kind":"appProfile","tenantId":"00000000-0000-0000-0000-000000000001","identities":[]}`, want: 400, field: "identities"})

@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,6 +100,7 @@ func decodeBody(r *http.Request, v any) error {
 	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var ce base64.CorruptInputError
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		return tooLarge()
@@ -114,6 +116,8 @@ func decodeBody(r *http.Request, v any) error {
 			field = "(body)"
 		}
 		return bad(field, fmt.Sprintf("must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value))
+	case errors.As(err, &ce):
+		return bad("", fmt.Sprintf("a binary value is not base64 (byte %d of it): send the certificate as the base64 of the PEM or PFX file", int64(ce)))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return bad(name, fmt.Sprintf("unknown field %q", name))
