@@ -57,6 +57,10 @@ type Options struct {
 	Concurrency int
 	// DisableTimers stops schedule-driven timer firing (on-demand still works).
 	DisableTimers bool
+	// MaxRequestBodyBytes caps HTTP request bodies; a larger one is answered
+	// 413 (problem+json) without reaching the handler. Default
+	// DefaultMaxRequestBodyBytes, the Functions host's limit.
+	MaxRequestBodyBytes int64
 	// PassPrincipalHeaders forwards X-MS-CLIENT-PRINCIPAL* headers from the
 	// client (tests, local role play). Otherwise they are stripped, as the App
 	// Service front end does with headers it did not set itself.
@@ -122,6 +126,9 @@ func Start(ctx context.Context, opts Options) (*Host, error) {
 	}
 	if opts.LockDuration <= 0 {
 		opts.LockDuration = 5 * time.Minute
+	}
+	if opts.MaxRequestBodyBytes <= 0 {
+		opts.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
 	}
 	if opts.MaxPollInterval <= 0 {
 		opts.MaxPollInterval = time.Second

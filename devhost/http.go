@@ -129,9 +129,11 @@ func (h *Host) httpHandler() http.Handler {
 				}
 			}
 		},
+		// The error names the handler's loopback address: it goes to the
+		// log, not to the client.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			h.log.Warn("forward failed", "path", r.URL.Path, "error", err.Error())
-			hostError(w, http.StatusBadGateway, "the custom handler did not answer: "+err.Error())
+			hostError(w, r, http.StatusBadGateway, "the custom handler did not answer (it may be restarting); retry in a few seconds. The dev host log has the details.")
 		},
 	}
 	mux := http.NewServeMux()
@@ -139,7 +141,7 @@ func (h *Host) httpHandler() http.Handler {
 	mux.HandleFunc("GET /admin/host/status", h.adminStatus)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
-			hostError(w, http.StatusNotFound, "not found: the API is under /api/")
+			hostError(w, r, http.StatusNotFound, "not found: the API is under /api/")
 			return
 		}
 		rest := strings.TrimPrefix(r.URL.Path, "/api/")
@@ -148,15 +150,18 @@ func (h *Host) httpHandler() http.Handler {
 				continue
 			}
 			if rt.authLevel != "anonymous" && !h.keyOK(r, rt.authLevel == "admin") {
-				hostError(w, http.StatusUnauthorized, "a function key is required: send it as the x-functions-key header or the code query parameter")
+				hostError(w, r, http.StatusUnauthorized, "a function key is required: send it as the x-functions-key header or the code query parameter")
+				return
+			}
+			if !h.bufferBody(w, r) {
 				return
 			}
 			proxy.ServeHTTP(w, r)
 			return
 		}
-		hostError(w, http.StatusNotFound, "no HTTP function matches "+r.Method+" "+r.URL.Path)
+		hostError(w, r, http.StatusNotFound, "no HTTP function matches "+r.Method+" "+r.URL.Path)
 	})
-	return mux
+	return cleanPaths(mux)
 }
 
 func (h *Host) keyOK(r *http.Request, adminOnly bool) bool {
@@ -179,16 +184,16 @@ func (h *Host) keyOK(r *http.Request, adminOnly bool) bool {
 // fire with a fresh schedule status; queue functions get input as the body.
 func (h *Host) adminInvoke(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		hostError(w, http.StatusMethodNotAllowed, "use POST")
+		hostError(w, r, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
 	if !h.keyOK(r, true) {
-		hostError(w, http.StatusUnauthorized, "the master key is required (x-functions-key)")
+		hostError(w, r, http.StatusUnauthorized, "the master key is required (x-functions-key)")
 		return
 	}
 	f, ok := h.app.Function(r.PathValue("name"))
 	if !ok {
-		hostError(w, http.StatusNotFound, "no function "+r.PathValue("name"))
+		hostError(w, r, http.StatusNotFound, "no function "+r.PathValue("name"))
 		return
 	}
 	var in struct {
@@ -197,7 +202,7 @@ func (h *Host) adminInvoke(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &in); err != nil {
-			hostError(w, http.StatusBadRequest, `body must be {"input":"..."}: `+err.Error())
+			hostError(w, r, http.StatusBadRequest, `the body must be {"input":"..."} (a JSON object with a string input)`)
 			return
 		}
 	}
@@ -212,11 +217,11 @@ func (h *Host) adminInvoke(w http.ResponseWriter, r *http.Request) {
 	case "queueTrigger":
 		payload, err = QueueInvocation(f.Name, trig.Name, QueueDelivery{Body: []byte(in.Input), ID: newGUID(), DequeueCount: 1, InsertionTime: time.Now()})
 	default:
-		hostError(w, http.StatusBadRequest, "HTTP functions are called through /api/")
+		hostError(w, r, http.StatusBadRequest, "HTTP functions are called through /api/")
 		return
 	}
 	if err != nil {
-		hostError(w, http.StatusBadRequest, err.Error())
+		hostError(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
 	// Like the host, answer 202 at once and run the invocation in the background.
@@ -230,7 +235,7 @@ func (h *Host) adminInvoke(w http.ResponseWriter, r *http.Request) {
 
 func (h *Host) adminStatus(w http.ResponseWriter, r *http.Request) {
 	if !h.keyOK(r, true) {
-		hostError(w, http.StatusUnauthorized, "the master key is required (x-functions-key)")
+		hostError(w, r, http.StatusUnauthorized, "the master key is required (x-functions-key)")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -240,10 +245,4 @@ func (h *Host) adminStatus(w http.ResponseWriter, r *http.Request) {
 		"failures":    h.stats.Failures.Load(),
 		"poisoned":    h.stats.Poisoned.Load(),
 	})
-}
-
-func hostError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "error": msg})
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/audit"
 )
@@ -44,6 +48,7 @@ func routes() []route {
 		{"GET", "/api/environments", RoleReader, "", (*App).listEnvironments},
 		{"POST", "/api/environments/discover", RoleAdmin, "environment.discover", (*App).discover},
 		{"GET", "/api/environments/{id}", RoleReader, "", (*App).getEnvironment},
+		{"DELETE", "/api/environments/{id}", RoleAdmin, "environment.delete", (*App).deleteEnvironment},
 		{"PUT", "/api/environments/{id}/policy", RoleOperator, "environment.policy.update", (*App).updatePolicy},
 
 		{"POST", "/api/backups/{environmentId}", RoleOperator, "backup.start", (*App).startBackup},
@@ -74,7 +79,28 @@ func (a *App) Router() http.Handler {
 	}
 	mux.HandleFunc("/api/", noRoute)
 	mux.HandleFunc("/", noRoute)
-	return a.accessLog(mux)
+	return a.accessLog(cleanPaths(mux))
+}
+
+// cleanPaths refuses paths with ".", ".." (escaped or not) or empty inner
+// segments before the mux sees them: net/http's ServeMux would answer them
+// with a 307 redirect and an HTML body.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+		for i, p := range parts {
+			seg, err := url.PathUnescape(p)
+			if err != nil {
+				seg = p
+			}
+			if seg == "." || seg == ".." || (seg == "" && i < len(parts)-1) {
+				writeProblemBody(w, r, problem{Status: http.StatusBadRequest, Code: "invalid_path",
+					Detail: fmt.Sprintf("the path holds the segment %q; send the resource's path without '.', '..' or empty segments (see /api/openapi.json)", seg)})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type ctxKey int
@@ -82,7 +108,16 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyCaller
+	keyAuditNote
 )
+
+// setAuditNote sets the detail of a successful change's audit entry (what
+// the handler did beyond the path, e.g. "backups purged (3 runs)").
+func setAuditNote(r *http.Request, note string) {
+	if p, _ := r.Context().Value(keyAuditNote).(*string); p != nil {
+		*p = note
+	}
+}
 
 func requestID(ctx context.Context) string {
 	s, _ := ctx.Value(keyRequestID).(string)
@@ -187,10 +222,21 @@ func (a *App) endpoint(rt route) http.Handler {
 				Detail: rt.Method + " " + rt.Pattern + " needs the app role " + string(rt.Role) + "; the caller holds " + orNone(c.roleList())})
 			return
 		}
+		// Storage calls of the request retry briefly (see storagegate.go).
+		*r = *r.WithContext(policy.WithRetryOptions(r.Context(), apiRetry))
+		if down := a.gate.gated(r.Context()); len(down) > 0 {
+			a.fail(sw, r, unavailable(down))
+			a.auditChange(r, rt, c, sw.status, "storage unavailable")
+			return
+		}
+		note := new(string)
+		*r = *r.WithContext(context.WithValue(r.Context(), keyAuditNote, note))
 		detail := ""
 		if err := rt.h(a, sw, r); err != nil {
 			detail = shortError(err)
 			a.fail(sw, r, err)
+		} else {
+			detail = *note
 		}
 		a.auditChange(r, rt, c, sw.status, detail)
 	})
@@ -224,6 +270,12 @@ func (a *App) auditChange(r *http.Request, rt route, c *caller, status int, deta
 	}
 	e := audit.Entry{Time: a.now().UTC(), Actor: c.Name, ActorID: c.ID, Roles: c.roleList(), Action: rt.Action, Target: r.URL.Path,
 		Outcome: outcome, Detail: detail, RemoteIP: host, RequestID: requestID(r.Context())}
+	if a.gate.knownDown() {
+		// The write would fail too (after its retries): the log keeps the entry.
+		a.log.ErrorContext(r.Context(), "audit entry not written: storage down", "action", e.Action, "actor", e.Actor, "target", e.Target,
+			"outcome", e.Outcome, "requestId", e.RequestID)
+		return
+	}
 	if err := a.audit.Write(context.WithoutCancel(r.Context()), e); err != nil {
 		a.log.ErrorContext(r.Context(), "audit write failed", "action", rt.Action, "requestId", e.RequestID, "error", err.Error())
 	}

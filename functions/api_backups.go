@@ -1,21 +1,33 @@
 package functions
 
 import (
+	"bufio"
 	"errors"
+	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
-// runEnvironment checks the environment exists (404 otherwise).
+// runEnvironment checks the environment exists (404 otherwise): registered,
+// or removed with its backups kept (they stay readable by its id).
 func (a *App) runEnvironment(r *http.Request) (string, error) {
-	e, err := a.connections.Environment(r.Context(), r.PathValue("environmentId"))
+	id := r.PathValue("environmentId")
+	e, err := a.connections.Environment(r.Context(), id)
+	if errors.Is(err, connections.ErrNotFound) && backupformat.ValidID(id) {
+		if runs, rerr := a.backup.Runs(r.Context(), id); rerr == nil && len(runs) > 0 {
+			return id, nil
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -28,9 +40,6 @@ func runErr(err error) error {
 	}
 	if errors.Is(err, runstate.ErrConflict) {
 		return errStatus(http.StatusConflict, "conflict", "the run changed concurrently; retry")
-	}
-	if errors.Is(err, backup.ErrRunEnded) {
-		return errStatus(http.StatusConflict, "run_finished", err.Error())
 	}
 	return err
 }
@@ -56,21 +65,32 @@ func (a *App) viewRun(run *runstate.Run) runView {
 		Bytes: run.Bytes + run.FileBytes, Throttles: run.Throttled, Errors: run.Failed, Seconds: run.Seconds(a.now())}}
 }
 
+// startRequest is the optional body of POST /api/backups/{env}.
+type startRequest struct {
+	// Full reads every table in full, whatever the policy (e.g. after a
+	// restore of the environment outside this service).
+	Full bool `json:"full"`
+}
+
 // startBackup creates an on-demand run and sends its scan message (the
 // engine's StartRun: message id derived from the run id); 409 when a run of
-// the environment is in progress.
+// the environment is in progress. The body is optional.
 func (a *App) startBackup(w http.ResponseWriter, r *http.Request) error {
-	if r.ContentLength > 0 {
-		var none struct{}
-		if err := decode(w, r, &none); err != nil {
+	var in startRequest
+	if hasBody(r) {
+		if err := decode(w, r, &in); err != nil {
 			return err
 		}
 	}
-	env, err := a.runEnvironment(r)
+	e, err := a.connections.Environment(r.Context(), r.PathValue("environmentId"))
 	if err != nil {
 		return err
 	}
-	run, err := a.backup.StartRun(r.Context(), env, runstate.TriggerOnDemand)
+	if err := unreachable(e, "a backup of"); err != nil {
+		return err
+	}
+	env := e.ID
+	run, err := a.backup.StartRunWith(r.Context(), env, runstate.TriggerOnDemand, runstate.RunRequest{Full: in.Full})
 	if err != nil {
 		return runErr(err)
 	}
@@ -88,6 +108,7 @@ func (a *App) listRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return runErr(err)
 	}
+	newestFirst(runs, func(r *runstate.Run) (time.Time, string) { return r.CreatedAt, r.ID })
 	out := []runView{}
 	for _, run := range runs {
 		out = append(out, a.viewRun(run))
@@ -102,10 +123,14 @@ func (a *App) loadRun(r *http.Request) (*runstate.Run, error) {
 		return nil, err
 	}
 	id := r.PathValue("runId")
+	noRun := errStatus(http.StatusNotFound, "not_found", "environment "+env+" has no run "+printable(id)+"; GET /api/backups/"+env+" lists its runs")
 	if !backupformat.ValidID(id) {
-		return nil, errStatus(http.StatusNotFound, "not_found", "no such run")
+		return nil, noRun
 	}
 	run, err := a.backup.Run(r.Context(), env, id)
+	if errors.Is(err, runstate.ErrNotFound) {
+		return nil, noRun
+	}
 	if err != nil {
 		return nil, runErr(err)
 	}
@@ -121,7 +146,7 @@ func (a *App) getRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// cancelRun ends a run in progress as failed ("cancelled by <caller>"),
+// cancelRun ends a run in progress as cancelled ("cancelled by <caller>"),
 // through the engine; 409 when it already ended.
 func (a *App) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	run, err := a.loadRun(r)
@@ -132,10 +157,14 @@ func (a *App) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	if c := callerOf(r.Context()); c != nil {
 		who = c.Name
 	}
-	run, err = a.backup.Cancel(r.Context(), run.Environment, run.ID, "cancelled by "+who)
+	ended, err := a.backup.Cancel(r.Context(), run.Environment, run.ID, "cancelled by "+who)
+	if errors.Is(err, backup.ErrRunEnded) {
+		return errStatus(http.StatusConflict, "run_finished", "run "+run.ID+" already ended ("+ended.Status+"); there is nothing to cancel")
+	}
 	if err != nil {
 		return runErr(err)
 	}
+	run = ended
 	writeJSON(w, http.StatusOK, a.viewRun(run))
 	return nil
 }
@@ -194,17 +223,37 @@ func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
 	if !validTable(table) {
 		return bad("table", "not a table logical name")
 	}
-	bq := backupformat.BrowseQuery{ID: q.Get("id"), Prefix: q.Get("prefix"), Limit: 50}
-	if s := q.Get("limit"); s != "" {
+	bq := backupformat.BrowseQuery{ID: strings.ToLower(q.Get("id")), Prefix: q.Get("prefix"), Limit: 50}
+	if q.Has("id") && !guid.Valid(bq.ID) {
+		return bad("id", "must be a record id (a GUID such as 00000000-0000-0000-0000-000000000001)")
+	}
+	if len(bq.Prefix) > 200 || !printableText(bq.Prefix) {
+		return bad("prefix", "must be printable text of at most 200 bytes")
+	}
+	if s := q.Get("limit"); q.Has("limit") {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
 			return bad("limit", "must be 1-500")
 		}
 		bq.Limit = n
 	}
-	if c := q.Get("nameColumn"); c != "" {
+	m, err := a.runManifest(r.Context(), run.Environment, run.ID)
+	if err != nil {
+		return err
+	}
+	if p := tableProblem(m, table); p != "" {
+		return errStatus(http.StatusNotFound, "not_found", p)
+	}
+	if c := q.Get("nameColumn"); q.Has("nameColumn") {
 		if !validTable(c) {
-			return bad("nameColumn", "not a column logical name")
+			return bad("nameColumn", "not a column logical name (lower-case letters, digits and underscores)")
+		}
+		cols, ok, err := a.runColumns(r.Context(), m, table)
+		if err != nil {
+			return err
+		}
+		if ok && !cols[c] {
+			return bad("nameColumn", "table "+table+" had no column "+c+" when run "+run.ID+" backed it up")
 		}
 		bq.NameColumns = []string{c}
 	}
@@ -220,7 +269,7 @@ func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
 // run holds no state of the table.
 func tableStateErr(err error, table, run string) error {
 	if errors.Is(err, backupformat.ErrTableNotInRun) || errors.Is(err, blobstore.ErrNotFound) {
-		return errStatus(http.StatusNotFound, "not_found", "table "+table+" is not in run "+run)
+		return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no backed-up state in run "+run+" (not in the run's scope, skipped or failed there); the run's /tables lists its tables")
 	}
 	return err
 }
@@ -286,4 +335,35 @@ func validTable(s string) bool {
 		}
 	}
 	return true
+}
+
+// newestFirst orders a list the way every list of the API is ordered:
+// newest first (by creation time, then id).
+func newestFirst[T any](xs []T, key func(T) (time.Time, string)) {
+	slices.SortStableFunc(xs, func(a, b T) int {
+		ta, ia := key(a)
+		tb, ib := key(b)
+		if c := tb.Compare(ta); c != 0 {
+			return c
+		}
+		return strings.Compare(ib, ia)
+	})
+}
+
+// hasBody reports whether r carries a body, peeking at one of unknown
+// length (chunked) without losing it.
+func hasBody(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return false
+	}
+	if r.ContentLength > 0 {
+		return true
+	}
+	br := bufio.NewReader(r.Body)
+	_, err := br.Peek(1)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	return err == nil
 }

@@ -6,10 +6,26 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 )
 
+// createdConnection is the answer of a registration: the environments
+// come as views, so one that failed validation says so (status
+// unreachable, with the reason and the fix).
 type createdConnection struct {
-	Connection   *connections.Connection   `json:"connection"`
-	Environments []connections.Environment `json:"environments"`
-	Validation   *connections.Validation   `json:"validation"`
+	Connection   *connections.Connection `json:"connection"`
+	Environments []environmentView       `json:"environments"`
+	Validation   *connections.Validation `json:"validation"`
+}
+
+// registeredViews re-reads envs (validation recorded its results on them)
+// and returns their views.
+func (a *App) registeredViews(r *http.Request, envs []connections.Environment) []environmentView {
+	out := []environmentView{}
+	for _, e := range envs {
+		if cur, err := a.connections.Environment(r.Context(), e.ID); err == nil {
+			e = *cur
+		}
+		out = append(out, a.view(e, nil))
+	}
+	return out
 }
 
 func (a *App) listConnections(w http.ResponseWriter, r *http.Request) error {
@@ -33,11 +49,8 @@ func (a *App) createConnection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if envs == nil {
-		envs = []connections.Environment{}
-	}
 	w.Header().Set("Location", "/api/connections/"+c.ID)
-	writeJSON(w, http.StatusCreated, createdConnection{Connection: c, Environments: envs, Validation: v})
+	writeJSON(w, http.StatusCreated, createdConnection{Connection: c, Environments: a.registeredViews(r, envs), Validation: v})
 	return nil
 }
 
@@ -159,6 +172,6 @@ func (a *App) addEnvironments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"environments": envs, "validation": v})
+	writeJSON(w, http.StatusCreated, map[string]any{"environments": a.registeredViews(r, envs), "validation": v})
 	return nil
 }

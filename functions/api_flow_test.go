@@ -135,7 +135,7 @@ func TestAPIFlowAndNoSecrets(t *testing.T) {
 	if st, _, _ := f.do("GET", "/api/backups/"+envID+"/"+runID+"/tables/account/records", nil, admin()); st != http.StatusConflict {
 		t.Errorf("browse of an unfinished run: %d", st)
 	}
-	if st, p, _ := f.do("POST", "/api/backups/"+envID+"/"+runID+"/cancel", nil, op); st != 200 || p["status"] != "failed" {
+	if st, p, _ := f.do("POST", "/api/backups/"+envID+"/"+runID+"/cancel", nil, op); st != 200 || p["status"] != "cancelled" {
 		t.Errorf("cancel: %d %v", st, p)
 	}
 	if st, _, _ := f.do("POST", "/api/backups/"+envID+"/"+runID+"/cancel", nil, op); st != http.StatusConflict {
@@ -143,7 +143,7 @@ func TestAPIFlowAndNoSecrets(t *testing.T) {
 	}
 	for _, v := range envViews() {
 		last, _ := v["lastRun"].(map[string]any)
-		if v["status"] != "failed" || v["activeRun"] != nil || last["id"] != runID || last["reason"] != "cancelled by olga" {
+		if v["status"] != "cancelled" || v["activeRun"] != nil || last["id"] != runID || last["reason"] != "cancelled by olga" {
 			t.Errorf("environment view after the cancel: %v", v)
 		}
 	}
@@ -226,7 +226,8 @@ func TestAPIBadInput(t *testing.T) {
 		{"ssrf other host", with("environmentUrls", []string{"https://evil.example.com"}), "", 400, "environmentUrls[0]"},
 		{"ssrf lookalike", with("environmentUrls", []string{"https://contoso.crm.dynamics.com.evil.com"}), "", 400, "environmentUrls[0]"},
 		{"ssrf userinfo", with("environmentUrls", []string{"https://contoso.crm.dynamics.com@evil.com"}), "", 400, "environmentUrls[0]"},
-		{"header injection", with("name", "x\r\nX-Evil: 1"), "", 201, ""},
+		{"header injection", with("name", "x\r\nX-Evil: 1"), "", 400, "name"},
+		{"printable name", with("name", "Contoso (prod) – Zürich ✓"), "", 201, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -252,15 +253,20 @@ func TestAPIBadInput(t *testing.T) {
 			}
 		})
 	}
-	// Only the header-injection case (a valid name with odd characters) created anything.
+	// Only the valid name with non-ASCII characters created anything.
 	_, p, _ := f.do("GET", "/api/connections", nil, admin())
 	if n := len(p["value"].([]any)); n != 1 {
 		t.Errorf("%d connections after bad input, want 1", n)
 	}
-	for _, path := range []string{"/api/connections/not-a-guid", "/api/connections/..%2f..%2fetc", "/api/environments/x", "/api/backups/../../x"} {
+	for _, path := range []string{"/api/connections/not-a-guid", "/api/connections/..%2f..%2fetc", "/api/environments/x"} {
 		if st, _, _ := f.do("GET", path, nil, admin()); st != http.StatusNotFound {
 			t.Errorf("GET %s: %d", path, st)
 		}
+	}
+	// A literal ".." is refused as such, not redirected (to a path that
+	// would then be 404).
+	if st, p, _ := f.do("GET", "/api/backups/../../x", nil, admin()); st != http.StatusBadRequest || p["code"] != "invalid_path" {
+		t.Errorf("GET /api/backups/../../x: %d %v", st, p)
 	}
 	if st, p, _ := f.do("PUT", "/api/environments/00000000-0000-0000-0000-000000000001/policy", map[string]any{"enabled": "yes"}, admin()); st != 400 || p["errors"] == nil {
 		t.Errorf("policy wrong type: %d %v", st, p)

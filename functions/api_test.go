@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -23,6 +24,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/shared/secrets"
 	"github.com/cloudbackup-d365/cloudbackup/shared/storageaccount"
@@ -53,17 +55,28 @@ type apiFixture struct {
 	// bodies holds every response body, for the secrets check.
 	bodies *syncBuffer
 	tables *aztables.ServiceClient
+	// storage are the app's storage clients; secretsDir the local secret
+	// store's folder (the corpus checks neither changes on bad input).
+	storage    *storageaccount.Clients
+	secretsDir string
+	// deadHost is an allowed environment host (host:port) nothing answers on.
+	deadHost string
 }
 
 func newAPI(t *testing.T, mode string) *apiFixture {
 	t.Helper()
-	az := azurite.Shared(t)
+	return newAPIOn(t, mode, azurite.Shared(t).ConnectionString())
+}
+
+// newAPIOn builds the fixture on the storage account of connString.
+func newAPIOn(t *testing.T, mode, connString string) *apiFixture {
+	t.Helper()
 	ctx := context.Background()
-	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+	tables, err := aztables.NewServiceClientFromConnectionString(connString, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range append([]string{connections.TableConnections, connections.TableEnvironments, audit.Table}, runstate.Tables()...) {
+	for _, n := range append(append([]string{connections.TableConnections, connections.TableEnvironments, audit.Table}, runstate.Tables()...), restore.Tables()...) {
 		_, _ = tables.DeleteTable(ctx, n, nil)
 	}
 	store, err := connections.NewStore(ctx, tables)
@@ -79,7 +92,16 @@ func newAPI(t *testing.T, mode string) *apiFixture {
 			hosts = append(hosts, strings.TrimPrefix(e.URL(), "https://"))
 		}
 	}
-	sec, _ := secrets.NewLocal(t.TempDir())
+	// An allowed host where nothing listens: a mistyped environment.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadHost := ln.Addr().String()
+	ln.Close()
+	hosts = append(hosts, deadHost)
+	secDir := t.TempDir()
+	sec, _ := secrets.NewLocal(secDir)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := connections.NewService(connections.Options{Store: store, Secrets: sec, ExtraCA: sim.CAPEM(), AllowedHosts: hosts, Log: log,
@@ -92,13 +114,13 @@ func newAPI(t *testing.T, mode string) *apiFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients, err := storageaccount.Open(config.Storage{ConnectionString: az.ConnectionString()}, nil)
+	clients, err := storageaccount.Open(config.Storage{ConnectionString: connString}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sender := messaging.NewMemorySender()
 	app := newApp(t, clients, sender, svc, al, log, &config.Config{APIAuthorization: mode, BackupSchedule: config.DefaultBackupSchedule, Messaging: config.Messaging{Transport: "storagequeue"}})
-	f := &apiFixture{t: t, app: app, sim: sim, sender: sender, logs: logs, bodies: &syncBuffer{}, tables: tables}
+	f := &apiFixture{t: t, app: app, sim: sim, sender: sender, logs: logs, bodies: &syncBuffer{}, tables: tables, storage: clients, secretsDir: secDir, deadHost: deadHost}
 	f.srv = httptest.NewServer(app.Router())
 	t.Cleanup(f.srv.Close)
 	return f

@@ -51,6 +51,7 @@ type App struct {
 	connections *connections.Service
 	audit       audit.Log
 	storage     Pinger
+	gate        *storageGate
 	now         func() time.Time
 }
 
@@ -75,7 +76,7 @@ func New(d Deps) (*App, error) {
 		d.Now = time.Now
 	}
 	return &App{log: d.Log, cfg: d.Config, backup: d.Backup, restore: d.Restore, connections: d.Connections,
-		audit: d.Audit, storage: d.Storage, now: d.Now}, nil
+		audit: d.Audit, storage: d.Storage, gate: &storageGate{ping: d.Storage, log: d.Log, now: time.Now}, now: d.Now}, nil
 }
 
 // Register wires every function of Definitions() into s: the timers, the

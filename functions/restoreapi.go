@@ -1,9 +1,11 @@
 package functions
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
@@ -25,8 +27,9 @@ func restoreRoutes() []route {
 	}
 }
 
-// restoreError maps the restore engine's errors to problems.
-func restoreError(err error) error {
+// restoreError maps the restore engine's errors to problems; notFound is
+// the detail of a missing job or run (the engine's text names blobs).
+func restoreError(err error, notFound string) error {
 	var ve *restore.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -36,9 +39,14 @@ func restoreError(err error) error {
 		}
 		return ae
 	case errors.Is(err, restore.ErrNotFound), errors.Is(err, blobstore.ErrNotFound):
-		return errStatus(http.StatusNotFound, "not_found", err.Error())
+		return errStatus(http.StatusNotFound, "not_found", notFound)
 	}
 	return err
+}
+
+// noRunDetail is the detail of a run without a backup.
+func noRunDetail(env, run string) string {
+	return "run " + run + " of environment " + env + " has no backup (not finished, failed, or deleted by retention); GET /api/backups/" + env + " lists the runs"
 }
 
 func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
@@ -47,22 +55,36 @@ func (a *App) createRestore(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := req.Normalize(); err != nil {
-		return restoreError(err)
+		return restoreError(err, "")
 	}
-	for _, env := range []string{req.Environment, req.Target} {
-		if _, err := a.connections.Environment(r.Context(), env); err != nil {
-			if errors.Is(err, connections.ErrNotFound) {
-				return errStatus(http.StatusNotFound, "not_found", "environment "+env+" is not registered")
-			}
-			return err
+	// The target must be registered and valid; the source may have been
+	// removed with its backups kept.
+	target, err := a.connections.Environment(r.Context(), req.Target)
+	if errors.Is(err, connections.ErrNotFound) {
+		return errStatus(http.StatusNotFound, "not_found", "target environment "+req.Target+" is not registered; GET /api/environments lists them")
+	}
+	if err != nil {
+		return err
+	}
+	if err := unreachable(target, "a restore into"); err != nil {
+		return err
+	}
+	if _, err := a.connections.Environment(r.Context(), req.Environment); errors.Is(err, connections.ErrNotFound) {
+		if runs, rerr := a.backup.Runs(r.Context(), req.Environment); rerr != nil || len(runs) == 0 {
+			return errStatus(http.StatusNotFound, "not_found", "environment "+req.Environment+" is not registered and has no backups; GET /api/environments lists the registered ones")
 		}
+	} else if err != nil {
+		return err
+	}
+	if err := a.checkRestoreScope(r.Context(), &req); err != nil {
+		return err
 	}
 	j, err := a.restore.Start(r.Context(), req)
 	if err != nil {
-		return restoreError(err)
+		return restoreError(err, noRunDetail(req.Environment, req.Run))
 	}
 	w.Header().Set("Location", "/api/restores/"+j.ID)
-	writeJSON(w, http.StatusAccepted, j)
+	writeJSON(w, http.StatusAccepted, viewJob(j))
 	return nil
 }
 
@@ -79,11 +101,33 @@ func (a *App) listRestores(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if jobs == nil {
-		jobs = []*restore.Job{}
+	newestFirst(jobs, func(j *restore.Job) (time.Time, string) { return j.CreatedAt, j.ID })
+	out := []jobView{}
+	for _, j := range jobs {
+		out = append(out, viewJob(j))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": jobs})
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil
+}
+
+// jobView is a restore job as the API shows it: a dry run's counts are
+// predictions, named so (wouldCreate, wouldUpdate) rather than created
+// and updated.
+type jobView struct {
+	*restore.Job
+	Counts map[string]any `json:"counts"`
+}
+
+func viewJob(j *restore.Job) jobView {
+	counts := map[string]any{}
+	raw, _ := json.Marshal(j.Counts)
+	_ = json.Unmarshal(raw, &counts)
+	if j.DryRun {
+		counts["wouldCreate"], counts["wouldUpdate"] = counts["created"], counts["updated"]
+		delete(counts, "created")
+		delete(counts, "updated")
+	}
+	return jobView{Job: j, Counts: counts}
 }
 
 func (a *App) loadRestore(r *http.Request) (*restore.Engine, *restore.Job, error) {
@@ -93,7 +137,7 @@ func (a *App) loadRestore(r *http.Request) (*restore.Engine, *restore.Job, error
 	}
 	j, err := a.restore.Job(r.Context(), id)
 	if err != nil {
-		return nil, nil, restoreError(err)
+		return nil, nil, restoreError(err, "restore job "+id+" does not exist; GET /api/restores lists the jobs")
 	}
 	return a.restore, j, nil
 }
@@ -103,7 +147,7 @@ func (a *App) getRestore(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(w, http.StatusOK, viewJob(j))
 	return nil
 }
 
@@ -125,7 +169,7 @@ func (a *App) cancelRestore(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(w, http.StatusOK, viewJob(j))
 	return nil
 }
 
@@ -178,9 +222,9 @@ func (a *App) exportTable(w http.ResponseWriter, r *http.Request) error {
 	blobs := a.backup.Blobs()
 	if err := backupformat.NewRunReader(blobs, env, run).CheckTable(r.Context(), table); err != nil {
 		if errors.Is(err, backupformat.ErrTableNotInRun) {
-			return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no state in run "+run)
+			return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no backed-up state in run "+run+" (not in the run's scope, skipped or failed there); GET /api/backups/"+env+"/"+run+"/tables lists its tables")
 		}
-		return restoreError(err)
+		return restoreError(err, noRunDetail(env, run))
 	}
 	ct := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8"}[format]
 	w.Header().Set("Content-Type", ct)

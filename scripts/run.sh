@@ -5,7 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 state=$root/.local
+# The logs and ready files hold the dev host's keys and the simulator's app
+# secrets: everything created here is for this user only (files 0600,
+# folders 0700), including what an earlier run left.
+umask 077
 mkdir -p "$state/azurite" "$state/run" "$state/bin"
+chmod 700 "$state" "$state/run"
+find "$state/run" -maxdepth 1 -type f -exec chmod 600 {} +
 
 BLOB_PORT=${AZURITE_BLOB_PORT:-10000}
 QUEUE_PORT=${AZURITE_QUEUE_PORT:-10001}
@@ -33,7 +39,7 @@ for p in "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT"; do
 done
 
 echo "starting Azurite (data in .local/azurite) ..." >&2
-node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --location "$state/azurite" \
+node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --disableTelemetry --location "$state/azurite" \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
   --blobPort "$BLOB_PORT" --queuePort "$QUEUE_PORT" --tablePort "$TABLE_PORT" >"$state/run/azurite.log" 2>&1 &
 pids+=($!)
@@ -68,6 +74,7 @@ export ENTRA_AUTHORITY_HOST=$(simfield authorityHost)
 export DATAVERSE_DISCOVERY_URL=$(simfield globalDiscoveryUrl)
 export POWERPLATFORM_ADMIN_URL=$(simfield powerPlatformAdminUrl)
 export GRAPH_URL=$(simfield graphUrl)
+# The function key (printed below) is the gate, as in Azure without Easy Auth.
 export API_AUTHORIZATION=${API_AUTHORIZATION:-functionkey}
 export LOCAL_SECRETS_DIR=${LOCAL_SECRETS_DIR:-$state/secrets}
 
@@ -77,8 +84,6 @@ export MESSAGING_TRANSPORT=storagequeue
 export BACKUP_SCHEDULE=${BACKUP_SCHEDULE:-0 0 2 * * *}
 export RETENTION_SCHEDULE=${RETENTION_SCHEDULE:-0 30 3 * * *}
 export LOG_LEVEL=${LOG_LEVEL:-info}
-export API_AUTHORIZATION=${API_AUTHORIZATION:-local-admin}
-export LOCAL_SECRETS_DIR=${LOCAL_SECRETS_DIR:-$state/secrets}
 
 rm -f "$state/run/devhost.json"
 echo "starting the dev host and the handler ..." >&2
@@ -100,7 +105,8 @@ Cloud Backup for Dynamics 365 is running locally.
   function key : $fkey      (header x-functions-key, or ?code=)
   master key   : $mkey      (POST ${api%/api}/admin/functions/<Name> runs a function now)
   health       : curl $api/health
-  logs         : .local/run/devhost.log (host), .local/run/devhost.out (handler), .local/run/azurite.log
+  logs         : .local/run/devhost.log (host), .local/run/devhost.out (handler), .local/run/azurite.log (this user only: they hold the keys)
+  requests.http: set @key to the function key; the ready file .local/run/devhost.json has both keys
 Press Ctrl-C to stop everything.
 MSG
 curl -fsS "$api/health" || true

@@ -174,10 +174,16 @@ func (e *Engine) clientsFor(ctx context.Context, env Environment) ([]*dataverse.
 // both the scheduler and on-demand runs (the HTTP API). It returns a
 // *runstate.ActiveError when env has a run in progress.
 func (e *Engine) StartRun(ctx context.Context, envID, trigger string) (*runstate.Run, error) {
+	return e.StartRunWith(ctx, envID, trigger, runstate.RunRequest{})
+}
+
+// StartRunWith is StartRun with the run's request (e.g. Full: every table
+// read in full, whatever the policy; the scan decides the run's kind).
+func (e *Engine) StartRunWith(ctx context.Context, envID, trigger string, req runstate.RunRequest) (*runstate.Run, error) {
 	if !backupformat.ValidID(envID) {
 		return nil, fmt.Errorf("environment id %q is not usable in blob names", envID)
 	}
-	r, err := e.state.CreateRun(ctx, envID, trigger)
+	r, err := e.state.CreateRunWith(ctx, envID, trigger, req)
 	if err != nil {
 		return nil, err
 	}

@@ -47,12 +47,12 @@ func (e *Engine) Handle(ctx context.Context, queue string, body []byte, delivery
 // ErrRunEnded is returned by Cancel for a run that already ended.
 var ErrRunEnded = errors.New("backup: run already ended")
 
-// Cancel ends a run in progress as failed with reason and frees its
+// Cancel ends a run in progress as cancelled with reason and frees its
 // environment for the next run. Messages of the run still queued find it
 // ended and do nothing. A run that already ended is returned unchanged with
 // ErrRunEnded; an unknown run is runstate.ErrNotFound.
 func (e *Engine) Cancel(ctx context.Context, env, runID, reason string) (*runstate.Run, error) {
-	run, ended, err := e.endRun(ctx, env, runID, reason)
+	run, ended, err := e.endRunAs(ctx, env, runID, runstate.RunCancelled, reason)
 	if err != nil {
 		return nil, err
 	}
@@ -63,18 +63,23 @@ func (e *Engine) Cancel(ctx context.Context, env, runID, reason string) (*runsta
 	return run, nil
 }
 
-// endRun ends a run in progress as failed with reason and releases its
-// environment; it reports whether the run had already ended (then nothing
-// is written). The one way a run fails outside finalization: cancel, a
-// scan that cannot succeed, a scan message that could not be queued, a
-// stalled run without tasks.
+// endRun ends a run in progress as failed with reason (endRunAs).
 func (e *Engine) endRun(ctx context.Context, env, runID, reason string) (run *runstate.Run, ended bool, err error) {
+	return e.endRunAs(ctx, env, runID, runstate.RunFailed, reason)
+}
+
+// endRunAs ends a run in progress with status (failed or cancelled) and
+// reason and releases its environment; it reports whether the run had
+// already ended (then nothing is written). The one way a run ends outside
+// finalization: cancel, a scan that cannot succeed, a scan message that
+// could not be queued, a stalled run without tasks.
+func (e *Engine) endRunAs(ctx context.Context, env, runID, status, reason string) (run *runstate.Run, ended bool, err error) {
 	run, err = e.state.ModifyRun(ctx, env, runID, func(r *runstate.Run) (bool, error) {
 		if runstate.Terminal(r.Status) {
 			ended = true
 			return false, nil
 		}
-		r.Status, r.Reason, r.FinishedAt = runstate.RunFailed, reason, e.opts.Now().UTC()
+		r.Status, r.Reason, r.FinishedAt = status, reason, e.opts.Now().UTC()
 		return true, nil
 	})
 	if err != nil || ended {

@@ -30,7 +30,7 @@ func TestHandleRefusesOtherQueuesAndBadBodies(t *testing.T) {
 	}
 }
 
-// Cancel ends a run in progress as failed with the reason and frees the
+// Cancel ends a run in progress as cancelled with the reason and frees the
 // environment; its queued messages then do nothing; a second Cancel is
 // ErrRunEnded. LatestRun and LatestRuns answer the newest run.
 func TestCancelEndsRunAndFreesEnvironment(t *testing.T) {
@@ -42,7 +42,7 @@ func TestCancelEndsRunAndFreesEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := f.eng.Cancel(ctx, f.envID, r.ID, "cancelled by tester")
-	if err != nil || got.Status != runstate.RunFailed || got.Reason != "cancelled by tester" || got.FinishedAt.IsZero() {
+	if err != nil || got.Status != runstate.RunCancelled || got.Reason != "cancelled by tester" || got.FinishedAt.IsZero() {
 		t.Fatalf("cancel: %+v %v", got, err)
 	}
 	if active, err := f.state.ActiveRun(ctx, f.envID); err != nil || active != "" {
@@ -52,7 +52,7 @@ func TestCancelEndsRunAndFreesEnvironment(t *testing.T) {
 		t.Errorf("%d poison message(s) after the cancel", len(p))
 	}
 	after, err := f.state.GetRun(ctx, f.envID, r.ID)
-	if err != nil || after.Status != runstate.RunFailed || after.Reason != "cancelled by tester" || after.Tables != 0 {
+	if err != nil || after.Status != runstate.RunCancelled || after.Reason != "cancelled by tester" || after.Tables != 0 {
 		t.Errorf("the queued scan of a cancelled run did work: %+v %v", after, err)
 	}
 	if _, err := f.eng.Cancel(ctx, f.envID, r.ID, "again"); !errors.Is(err, backup.ErrRunEnded) {

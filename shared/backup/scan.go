@@ -222,7 +222,7 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	}
 	now := e.opts.Now().UTC()
 	kind := backupformat.KindFull
-	if base != nil && !env.Policy.AlwaysFull {
+	if base != nil && !env.Policy.AlwaysFull && !run.FullRequested {
 		kind = backupformat.KindIncremental
 		if env.Policy.FullEvery > 0 {
 			if t, ok := runTime(oldestFull(base)); ok && now.Sub(t) >= env.Policy.FullEvery {

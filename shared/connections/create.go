@@ -31,6 +31,9 @@ func (s *Service) Create(ctx context.Context, in NewConnection) (*Connection, []
 	if in.Name == "" || len(in.Name) > 200 {
 		return nil, nil, nil, invalid("name", "required, at most 200 characters")
 	}
+	if err := checkText("name", in.Name); err != nil {
+		return nil, nil, nil, err
+	}
 	if in.Kind != KindAppProfile && in.Kind != KindServiceAccount {
 		return nil, nil, nil, invalid("kind", "%q is not appProfile or serviceAccount", in.Kind)
 	}

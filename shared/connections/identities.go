@@ -105,6 +105,9 @@ func (s *Service) checkIdentity(kind Kind, tenantID string, in *NewIdentity, fie
 	if in.Mode != identity.ModeServiceAccount && in.Username != "" {
 		return nil, invalid(field+".username", "only serviceAccount identities have a username")
 	}
+	if err := checkText(field+".username", in.Username); err != nil {
+		return nil, err
+	}
 	if err := in.SecretInput.checkFor(in.Mode, field); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/identity"
 	"github.com/cloudbackup-d365/cloudbackup/shared/ncrontab"
@@ -163,6 +165,29 @@ func (p *Policy) Validate() error {
 	}
 	if p.RetentionDays == 0 && p.RetentionCount == 0 {
 		return invalid("policy.retentionDays", "set retentionDays or retentionCount (or both): unbounded retention is refused")
+	}
+	return nil
+}
+
+// checkText refuses a name an admin typed if it holds a character that
+// is not text: control characters (NUL, newlines, escapes), bidirectional
+// controls (U+202E makes a name read backwards in a list or a log) and
+// U+FFFD, which is what JSON's lone UTF-16 surrogates and invalid UTF-8
+// decode to. Such names are shown in lists and written to logs and audit
+// entries.
+func checkText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return invalid(field, "is not valid UTF-8")
+	}
+	for i, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return invalid(field, "holds the control character %U at byte %d; use printable text", r, i)
+		case r == '\u200e' || r == '\u200f' || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069'):
+			return invalid(field, "holds the bidirectional control %U at byte %d, which reorders how the name is shown; use printable text", r, i)
+		case r == utf8.RuneError:
+			return invalid(field, "holds U+FFFD at byte %d: the JSON held a lone UTF-16 surrogate (\\ud800-\\udfff without its pair) or invalid UTF-8; use printable text", i)
+		}
 	}
 	return nil
 }

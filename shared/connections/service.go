@@ -95,7 +95,12 @@ func (s *Service) Get(ctx context.Context, id string) (*Connection, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("connection %q: %w", id, ErrNotFound)
 	}
-	return s.o.Store.GetConnection(ctx, id)
+	c, err := s.o.Store.GetConnection(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// The store's error names its table; callers show this one.
+		return nil, fmt.Errorf("connection %q: %w", id, ErrNotFound)
+	}
+	return c, err
 }
 
 // List returns every connection, by name.
@@ -117,7 +122,11 @@ func (s *Service) Environment(ctx context.Context, id string) (*Environment, err
 	if !validID(id) {
 		return nil, fmt.Errorf("environment %q: %w", id, ErrNotFound)
 	}
-	return s.o.Store.GetEnvironment(ctx, id)
+	e, err := s.o.Store.GetEnvironment(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("environment %q: %w", id, ErrNotFound)
+	}
+	return e, err
 }
 
 // Delete removes a connection and its secrets; refused (ErrInUse) while
@@ -146,6 +155,23 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	s.dropSecrets(ctx, c)
 	s.forget(c.ID)
 	return nil
+}
+
+// DeleteEnvironment removes an environment's registration (its policy and
+// validation); its backups are the backup engine's, untouched here. etag,
+// when not empty, must match the stored environment (If-Match).
+func (s *Service) DeleteEnvironment(ctx context.Context, id, etag string) (*Environment, error) {
+	e, err := s.Environment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if etag != "" && etag != e.ETag {
+		return nil, fmt.Errorf("environment %s changed since read (ETag): %w", id, ErrConflict)
+	}
+	if err := s.o.Store.DeleteEnvironment(ctx, e); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // UpdatePolicy replaces an environment's policy. etag, when not empty, must

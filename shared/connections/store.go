@@ -125,6 +125,15 @@ func (s *Store) PutEnvironment(ctx context.Context, e *Environment) error {
 	return nil
 }
 
+// DeleteEnvironment deletes an environment if unchanged since read (any
+// version when e.ETag is empty); one already gone is success.
+func (s *Store) DeleteEnvironment(ctx context.Context, e *Environment) error {
+	if err := s.envs.Delete(ctx, partition, e.ID, tablestore.ETag(e.ETag)); err != nil {
+		return fmt.Errorf("delete environment %s: %w", e.ID, err)
+	}
+	return nil
+}
+
 // GetEnvironment reads an environment.
 func (s *Store) GetEnvironment(ctx context.Context, id string) (*Environment, error) {
 	e, etag, err := s.envs.Get(ctx, partition, id)

@@ -17,11 +17,12 @@ const (
 	RunSucceeded  = "succeeded"
 	RunPartial    = "partial" // some tables failed; their reasons are in the tasks and the manifest
 	RunFailed     = "failed"
+	RunCancelled  = "cancelled" // ended on request before it finished; Reason says by whom
 )
 
 // Terminal reports whether status is an end state.
 func Terminal(status string) bool {
-	return status == RunSucceeded || status == RunPartial || status == RunFailed
+	return status == RunSucceeded || status == RunPartial || status == RunFailed || status == RunCancelled
 }
 
 // Triggers.
@@ -32,14 +33,17 @@ const (
 
 // Run is one backup of one environment.
 type Run struct {
-	Environment string    `json:"environment"`
-	ID          string    `json:"id"`
-	Status      string    `json:"status"`
-	Kind        string    `json:"kind,omitempty"` // full | incremental (decided at scan)
-	Trigger     string    `json:"trigger"`
-	CreatedAt   time.Time `json:"createdAt"`
-	StartedAt   time.Time `json:"startedAt,omitzero"`
-	FinishedAt  time.Time `json:"finishedAt,omitzero"`
+	Environment string `json:"environment"`
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Kind        string `json:"kind,omitempty"` // full | incremental (decided at scan)
+	Trigger     string `json:"trigger"`
+	// FullRequested: the run was asked to read every table in full
+	// (on demand, {"full": true}), whatever the policy says.
+	FullRequested bool      `json:"fullRequested,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	StartedAt     time.Time `json:"startedAt,omitzero"`
+	FinishedAt    time.Time `json:"finishedAt,omitzero"`
 	// BaseRun is the previous finished run the incremental builds on.
 	BaseRun string `json:"baseRun,omitempty"`
 	// Concurrency is the current number of tables extracted at once
@@ -87,12 +91,23 @@ type lock struct {
 	RunID string `json:"runId"`
 }
 
+// RunRequest is what a caller asks of a new run beyond its trigger.
+type RunRequest struct {
+	// Full reads every table in full (Run.FullRequested).
+	Full bool
+}
+
 // CreateRun creates a pending run of env, unless env has a run in progress
 // (*ActiveError). It takes the environment's "~active" row with a
 // conditional write first, so two concurrent callers cannot both succeed.
 func (s *Store) CreateRun(ctx context.Context, env, trigger string) (*Run, error) {
+	return s.CreateRunWith(ctx, env, trigger, RunRequest{})
+}
+
+// CreateRunWith is CreateRun with the run's request.
+func (s *Store) CreateRunWith(ctx context.Context, env, trigger string, req RunRequest) (*Run, error) {
 	now := s.now().UTC()
-	r := &Run{Environment: env, ID: NewRunID(now), Status: RunPending, Trigger: trigger, CreatedAt: now, UpdatedAt: now}
+	r := &Run{Environment: env, ID: NewRunID(now), Status: RunPending, Trigger: trigger, FullRequested: req.Full, CreatedAt: now, UpdatedAt: now}
 	l, etag, err := s.locks.Get(ctx, env, lockRow)
 	switch {
 	case errors.Is(err, ErrNotFound):
