@@ -118,7 +118,9 @@ func shorten(body any) string {
 func namesField(p map[string]any, field string) bool {
 	errs, _ := p["errors"].([]any)
 	for _, e := range errs {
-		if m, _ := e.(map[string]any); m != nil && m["field"] == field {
+		// A field named more precisely (scope.fields.account[0] for
+		// scope.fields.account) names it too.
+		if m, _ := e.(map[string]any); m != nil && (m["field"] == field || strings.HasPrefix(fmt.Sprint(m["field"]), field+"[")) {
 			return true
 		}
 	}

@@ -140,9 +140,31 @@ func (s *API) failures(ctx context.Context, job string) string {
 
 // runRestore starts a restore job through the API and waits for its end. It
 // returns the job and the columns it lists as not writable.
+// apiJob is a restore job as the API shows it: a dry run's created and
+// updated counts are predictions, named wouldCreate and wouldUpdate.
+type apiJob struct {
+	restore.Job
+	Counts struct {
+		restore.Counts
+		WouldCreate int `json:"wouldCreate"`
+		WouldUpdate int `json:"wouldUpdate"`
+	} `json:"counts"`
+}
+
+// job is the engine's view of the job, predictions read into Created and
+// Updated for a dry run.
+func (a apiJob) job() restore.Job {
+	j := a.Job
+	j.Counts = a.Counts.Counts
+	if j.DryRun {
+		j.Counts.Created, j.Counts.Updated = a.Counts.WouldCreate, a.Counts.WouldUpdate
+	}
+	return j
+}
+
 func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job, listed, error) {
-	var job restore.Job
-	if _, err := s.call(ctx, http.MethodPost, "/restores", req, &job); err != nil {
+	job, err := s.restoreCall(ctx, http.MethodPost, "/restores", req)
+	if err != nil {
 		return job, nil, err
 	}
 	what := "restore"
@@ -156,7 +178,7 @@ func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job,
 			return job, nil, fmt.Errorf("waiting for restore %s (%s): %w", job.ID, job.Status, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
-		if _, err := s.call(ctx, http.MethodGet, "/restores/"+job.ID, nil, &job); err != nil {
+		if job, err = s.restoreCall(ctx, http.MethodGet, "/restores/"+job.ID, nil); err != nil {
 			return job, nil, err
 		}
 	}
@@ -170,4 +192,10 @@ func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job,
 		s.logf("restore %s lists %d of the %d columns it could not write", job.ID, len(job.NotWritable), job.Counts.NotWritable)
 	}
 	return job, l, nil
+}
+
+func (s *API) restoreCall(ctx context.Context, method, path string, in any) (restore.Job, error) {
+	var aj apiJob
+	_, err := s.call(ctx, method, path, in, &aj)
+	return aj.job(), err
 }
