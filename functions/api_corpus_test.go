@@ -338,6 +338,8 @@ func corpus(envID, connID, run, runPath, envURL, deadID string) []badCase {
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"records":{"lead":["00000000-0000-0000-0000-000000000001"]}}`), want: 400, field: "scope.records.lead"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"filter":{"lead":[{"column":"subject","op":"null"}]}}`), want: 400, field: "scope.filter.lead"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"fields":{"lead":["subject"]}}`), want: 400, field: "scope.fields.lead"},
+		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"filter":{"../x":[{"column":"name","op":"null"}]}}`), want: 400, field: "scope.filter.../x", detail: "not a table logical name"},
+		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"fields":{"":[]}}`), want: 400, field: "scope.fields.", detail: "not a table logical name"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"fields":{"account":["nosuchcolumn"]}}`), want: 400, field: "scope.fields.account[0]", detail: "no column nosuchcolumn"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"fields":{"account":["name","telephone9"]}}`), want: 400, field: "scope.fields.account[1]", detail: "telephone9"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"run":"` + run + `","scope":{"fields":{"contact":["fullname","nosuch"]}}`), want: 400, field: "scope.fields.contact[1]"},
