@@ -59,7 +59,8 @@ lint: $(STATICCHECK)
 # The race detector over the packages with concurrency (the engines' tests
 # that run deliveries in parallel), then each fuzz target briefly (its
 # committed corpus in testdata/fuzz is also run by the plain pass).
-RACE_PKGS := ./devhost ./shared/messaging ./shared/customhandler ./shared/dataverse ./shared/runstate ./shared/backupformat
+RACE_PKGS := ./devhost ./shared/messaging ./shared/customhandler ./shared/dataverse ./shared/runstate ./shared/backupformat \
+	./shared/tablestore ./shared/blobstore ./shared/retry ./testkit/pump
 RACE_BACKUP := TestDuplicateDeliveries|TestScanDeliveredTwiceAtOnce|TestServiceProtectionLimits|TestChaosDeliveryOrderAndDuplicates|TestStorageStoppedAndRestartedMidRun
 RACE_RESTORE := TestKilledRestoreResumes|TestThrottledRestoreLosesNothing
 RACE_API := TestAPIFlowAndNoSecrets|TestAPIBadInputCorpus
@@ -81,7 +82,7 @@ test: node-deps go-deps vet lint
 	done
 
 demo: node-deps go-deps app-local
-	$(GO) run ./cmd/demo -app .local/app
+	$(GO) run ./cmd/demo -app .local/app $(DEMO_FLAGS)
 
 # Benchmarks (issue 8): prints the table, writes bench/results/latest.json and
 # BENCHMARKS.md. BENCH_FLAGS=-quick for development, -scale-1m for the 1M point.

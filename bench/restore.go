@@ -7,103 +7,66 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
-	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/inproc"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
+	"github.com/cloudbackup-d365/cloudbackup/wiring"
 )
 
-// inproc runs the backup and restore engines in this process against
-// Azurite and the simulator, delivering their messages one at a time as the
-// host would (restore.Options.OneByOne, the comparison, is an engine option
-// the handler does not expose).
-type inproc struct {
+// engines runs the backup and restore engines in this process against
+// Azurite and the simulator (testkit/inproc), delivering their messages one
+// at a time as the host would (restore.Options.OneByOne, the comparison, is
+// an engine option the handler does not expose).
+type engines struct {
+	*wiring.Stores
 	sim    *dataversesim.Server
 	envID  string
 	cs     []*dataverse.Client
-	st     *runstate.Store
-	blobs  backupformat.Blobs
 	sender *messaging.MemorySender
 	bk     *backup.Engine
-	store  *restore.Store
 	log    *slog.Logger
 }
 
-func (p *inproc) ListEnvironments(context.Context) ([]backup.Environment, error) {
+func (p *engines) ListEnvironments(context.Context) ([]backup.Environment, error) {
 	return []backup.Environment{p.environment()}, nil
 }
-func (p *inproc) GetEnvironment(context.Context, string) (backup.Environment, error) {
+func (p *engines) GetEnvironment(context.Context, string) (backup.Environment, error) {
 	return p.environment(), nil
 }
-func (p *inproc) Clients(context.Context, string) ([]*dataverse.Client, error) {
+func (p *engines) Clients(context.Context, string) ([]*dataverse.Client, error) {
 	return p.cs, nil
 }
-func (p *inproc) environment() backup.Environment {
+func (p *engines) environment() backup.Environment {
 	return backup.Environment{ID: p.envID, URL: p.sim.Demo().URL(), Policy: backup.Policy{Enabled: true, AlwaysFull: true}}
 }
 
-func newInproc(ctx context.Context, az *azurite.Azurite, sim *dataversesim.Server) (*inproc, error) {
-	p := &inproc{sim: sim, envID: fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9), sender: messaging.NewMemorySender(),
+func newEngines(ctx context.Context, az *azurite.Azurite, sim *dataversesim.Server) (*engines, error) {
+	p := &engines{sim: sim, envID: fmt.Sprintf("bench%d", time.Now().UnixNano()%1e9), sender: messaging.NewMemorySender(),
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	app := sim.SecretClients()[0]
-	cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	c, err := dataverse.NewClient(sim.Demo().URL(), cred, &dataverse.ClientOptions{ExtraCA: sim.CAPEM()})
+	c, err := inproc.SimClient(sim, sim.Demo().URL(), sim.SecretClients()[0], nil)
 	if err != nil {
 		return nil, err
 	}
 	p.cs = []*dataverse.Client{c}
-	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
-	if err != nil {
+	if p.Stores, err = inproc.OpenStores(ctx, az.ConnectionString()); err != nil {
 		return nil, err
 	}
-	if p.st, err = runstate.Open(ctx, tables); err != nil {
-		return nil, err
-	}
-	bc, err := azblob.NewClientFromConnectionString(az.ConnectionString(), nil)
-	if err != nil {
-		return nil, err
-	}
-	p.blobs = backupformat.NewAzureBlobs(bc)
-	p.bk = backup.New(p, p.st, p.blobs, p.sender, backup.Options{Log: p.log})
-	if p.store, err = restore.OpenStore(ctx, tables); err != nil {
-		return nil, err
-	}
+	p.bk = backup.New(p, p.Runs, p.Blobs, p.sender, backup.Options{Log: p.log})
 	return p, nil
 }
 
 // pump delivers every message, backup and (with rs) restore, through
 // testkit/pump until the queues are empty; a message that fails 10 times
 // ends the benchmark.
-func (p *inproc) pump(ctx context.Context, rs *restore.Engine) error {
-	hs := pump.Handlers{}.On(p.bk.Handle, backup.Queues()...)
-	if rs != nil {
-		hs = hs.On(func(ctx context.Context, _ string, body []byte, n int) error {
-			m, err := restore.DecodeMessage(body)
-			if err != nil {
-				return err
-			}
-			return rs.Handle(ctx, m, n)
-		}, messaging.QueueRestore)
-	}
-	res, err := pump.Run(ctx, p.sender, hs, pump.Options{RetryDelay: time.Second})
+func (p *engines) pump(ctx context.Context, rs *restore.Engine) error {
+	res, err := pump.Run(ctx, p.sender, inproc.Handlers(p.bk, rs), pump.Options{RetryDelay: time.Second})
 	if err != nil {
 		return err
 	}
@@ -130,7 +93,7 @@ func benchRestore(ctx context.Context, cfg *config, rep *report) error {
 		return err
 	}
 	defer sim.Close()
-	p, err := newInproc(ctx, az, sim)
+	p, err := newEngines(ctx, az, sim)
 	if err != nil {
 		return err
 	}
@@ -141,7 +104,7 @@ func benchRestore(ctx context.Context, cfg *config, rep *report) error {
 	if err := p.pump(ctx, nil); err != nil {
 		return err
 	}
-	if run, err := p.st.GetRun(ctx, p.envID, r.ID); err != nil || run.Status != runstate.RunSucceeded {
+	if run, err := p.Runs.GetRun(ctx, p.envID, r.ID); err != nil || run.Status != runstate.RunSucceeded {
 		return fmt.Errorf("backup for restore: %v %v", run, err)
 	}
 	f := false
@@ -151,7 +114,7 @@ func benchRestore(ctx context.Context, cfg *config, rep *report) error {
 	e := sim.Demo()
 	job := func(o restore.Options) (float64, *restore.Job, error) {
 		o.Log = p.log
-		rs := restore.New(p, p.store, p.blobs, p.sender, o)
+		rs := restore.New(p, p.Jobs, p.Blobs, p.sender, o)
 		start := time.Now()
 		j, err := rs.Start(ctx, req)
 		if err != nil {

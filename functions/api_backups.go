@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/guid"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
@@ -267,7 +268,7 @@ func (a *App) browseRecords(w http.ResponseWriter, r *http.Request) error {
 // tableStateErr maps a failure to read a table's state to a 404 when the
 // run holds no state of the table.
 func tableStateErr(err error, table, run string) error {
-	if errors.Is(err, backupformat.ErrTableNotInRun) || errors.Is(err, backupformat.ErrNotFound) {
+	if errors.Is(err, backupformat.ErrTableNotInRun) || errors.Is(err, blobstore.ErrNotFound) {
 		return errStatus(http.StatusNotFound, "not_found", "table "+table+" has no backed-up state in run "+run+" (not in the run's scope, skipped or failed there); the run's /tables lists its tables")
 	}
 	return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 )
@@ -37,7 +38,7 @@ func restoreError(err error, notFound string) error {
 			ae.Errors = append(ae.Errors, fieldError{Field: f.Field, Message: f.Message})
 		}
 		return ae
-	case errors.Is(err, restore.ErrNotFound), errors.Is(err, backupformat.ErrNotFound):
+	case errors.Is(err, restore.ErrNotFound), errors.Is(err, blobstore.ErrNotFound):
 		return errStatus(http.StatusNotFound, "not_found", notFound)
 	}
 	return err

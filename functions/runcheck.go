@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
@@ -27,7 +28,7 @@ import (
 func (a *App) runManifest(ctx context.Context, env, run string) (*backupformat.Manifest, error) {
 	if run == "" {
 		latest, err := backupformat.LatestRun(ctx, a.backup.Blobs(), env)
-		if errors.Is(err, backupformat.ErrNotFound) {
+		if errors.Is(err, blobstore.ErrNotFound) {
 			return nil, errStatus(http.StatusNotFound, "no_backup", "environment "+env+" has no finished backup to restore from; start one with POST /api/backups/"+env)
 		}
 		if err != nil {
@@ -36,7 +37,7 @@ func (a *App) runManifest(ctx context.Context, env, run string) (*backupformat.M
 		run = latest
 	}
 	m, err := backupformat.ReadManifest(ctx, a.backup.Blobs(), env, run)
-	if errors.Is(err, backupformat.ErrNotFound) {
+	if errors.Is(err, blobstore.ErrNotFound) {
 		return nil, errStatus(http.StatusNotFound, "not_found", noRunDetail(env, run))
 	}
 	return m, err
@@ -80,7 +81,7 @@ func (a *App) runColumns(ctx context.Context, m *backupformat.Manifest, table st
 		name = m.Metadata.Blob
 	}
 	rc, err := a.backup.Blobs().Get(ctx, backupformat.ContainerBackups, name)
-	if errors.Is(err, backupformat.ErrNotFound) {
+	if errors.Is(err, blobstore.ErrNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {

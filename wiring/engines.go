@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
-	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/connections"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
@@ -39,6 +39,34 @@ type Engines struct {
 	Restore *restore.Engine
 }
 
+// Stores are the engines' stores on the app's storage account: runs and
+// table tasks, restore jobs and their results (tables), backups and files
+// (blobs).
+type Stores struct {
+	Runs  *runstate.Store
+	Jobs  *restore.Store
+	Blobs blobstore.Store
+}
+
+// OpenStores opens the engines' stores on storage's table and blob clients,
+// creating missing tables; now is the run store's clock (nil: time.Now).
+// NewEngines builds on it, and so do the in-process engines of tests and
+// bench (testkit/inproc).
+func OpenStores(ctx context.Context, storage *storageaccount.Clients, now func() time.Time) (*Stores, error) {
+	if now == nil {
+		now = time.Now
+	}
+	runs, err := runstate.OpenWithClock(ctx, storage.Tables, now)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := restore.OpenStore(ctx, storage.Tables)
+	if err != nil {
+		return nil, err
+	}
+	return &Stores{Runs: runs, Jobs: jobs, Blobs: blobstore.NewAzure(storage.Blob)}, nil
+}
+
 // NewEngines opens the engines' stores (creating missing tables) and
 // builds the engines. An unreachable storage account is an error here, at
 // start, not on the first invocation.
@@ -46,20 +74,15 @@ func NewEngines(ctx context.Context, p EngineParts) (*Engines, error) {
 	if p.Now == nil {
 		p.Now = time.Now
 	}
-	runs, err := runstate.OpenWithClock(ctx, p.Storage.Tables, p.Now)
+	st, err := OpenStores(ctx, p.Storage, p.Now)
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := restore.OpenStore(ctx, p.Storage.Tables)
-	if err != nil {
-		return nil, err
-	}
-	blobs := backupformat.NewAzureBlobs(p.Storage.Blob)
 	dir := NewDirectory(p.Connections)
 	return &Engines{
-		Backup: backup.New(dir, runs, blobs, p.Sender, backup.Options{
+		Backup: backup.New(dir, st.Runs, st.Blobs, p.Sender, backup.Options{
 			MaxDeliveries: p.MaxDeliveries, Log: p.Log, Now: p.Now}),
-		Restore: restore.New(dir, jobs, blobs, p.Sender, restore.Options{
+		Restore: restore.New(dir, st.Jobs, st.Blobs, p.Sender, restore.Options{
 			MaxDeliveries: p.MaxDeliveries, Log: p.Log, Now: p.Now}),
 	}, nil
 }

@@ -1,9 +1,3 @@
-// Command demo is make demo: a scripted, non-interactive scenario on the
-// local stack (Azurite, the Dataverse simulator, the dev host and the
-// handler): connect the demo organization through the HTTP API, full
-// backup, changes in the simulator, incremental backup, verify both runs,
-// stop everything. Its last line on stdout is one JSON object; it exits 0
-// only if everything held.
 package main
 
 import (
@@ -24,8 +18,13 @@ func main() {
 	app := flag.String("app", ".local/app", "app folder (host.json, function folders, handler): make app-local builds it")
 	records := flag.Int("records", 1000, "records seeded in the demo organization")
 	seed := flag.Int64("seed", 1, "seed of the demo organization")
+	org := flag.String("org", string(dataversesim.OrgSmall), "organization shape: small (about forty tables, fast) or standard (Microsoft's table reference, about 650 tables)")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	flag.Parse()
+	shape, err := dataversesim.ParseOrg(*org)
+	if err != nil {
+		fail(err)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -33,7 +32,7 @@ func main() {
 	defer cancel()
 
 	// The documented service protection limits are on, as in Dataverse.
-	s, err := backupdemo.Start(ctx, backupdemo.Options{AppDir: *app, Records: *records, Seed: *seed, Progress: os.Stderr, Limits: dataversesim.DefaultLimits()})
+	s, err := backupdemo.Start(ctx, backupdemo.Options{AppDir: *app, Records: *records, Seed: *seed, Org: shape, Progress: os.Stderr, Limits: dataversesim.DefaultLimits()})
 	if err != nil {
 		fail(err)
 	}

@@ -1,9 +1,3 @@
-// Package audit records every change made through the admin API and every
-// restore in the "audit" table: who, what, when, from where, and the outcome.
-// Entries are append-only; the row key orders them newest first.
-//
-// An entry never holds secret material: callers pass identifiers and
-// summaries, not request bodies.
 package audit
 
 import (

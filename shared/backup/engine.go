@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
@@ -99,7 +100,7 @@ type Engine struct {
 	opts   Options
 	dir    Directory
 	state  *runstate.Store
-	blobs  backupformat.Blobs
+	blobs  blobstore.Store
 	sender messaging.Sender
 	log    *slog.Logger
 
@@ -113,7 +114,7 @@ type clientSet struct {
 }
 
 // New returns an engine.
-func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender messaging.Sender, o Options) *Engine {
+func New(dir Directory, state *runstate.Store, blobs blobstore.Store, sender messaging.Sender, o Options) *Engine {
 	if o.MaxConcurrency <= 0 {
 		o.MaxConcurrency = 8
 	}
@@ -145,7 +146,7 @@ func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender 
 }
 
 // Blobs is the backup blob store (for restore and browsing).
-func (e *Engine) Blobs() backupformat.Blobs { return e.blobs }
+func (e *Engine) Blobs() blobstore.Store { return e.blobs }
 
 // clientsFor returns one Dataverse client per identity of env's connection,
 // cached for 10 minutes (credentials cache their tokens).

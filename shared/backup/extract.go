@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
@@ -157,13 +158,13 @@ func (e *Engine) writePage(ctx context.Context, c *dataverse.Client, t *runstate
 	res := pageResult{started: e.opts.Now().UTC()}
 	pr, pw := io.Pipe()
 	type putResult struct {
-		info backupformat.BlobInfo
+		info blobstore.Info
 		err  error
 	}
 	done := make(chan putResult, 1)
 	name := backupformat.PageBlob(t.Environment, t.Run, t.Table, n)
 	go func() {
-		info, err := e.blobs.Put(ctx, backupformat.ContainerBackups, name, pr, &backupformat.PutOptions{ContentType: "application/x-ndjson+gzip"})
+		info, err := e.blobs.Put(ctx, backupformat.ContainerBackups, name, pr, &blobstore.PutOptions{ContentType: "application/x-ndjson+gzip"})
 		pr.CloseWithError(err)
 		done <- putResult{info, err}
 	}()
@@ -260,7 +261,7 @@ func (e *Engine) moveInlineFile(ctx context.Context, t *runstate.Task, id string
 func (e *Engine) writeFileRefs(ctx context.Context, t *runstate.Task, n int, refs []backupformat.FileRef) (backupformat.BlobRef, error) {
 	data := backupformat.EncodeFileRefs(refs)
 	name := backupformat.FileRefsBlob(t.Environment, t.Run, t.Table, n)
-	if _, err := e.blobs.Put(ctx, backupformat.ContainerBackups, name, bytesReader(data), &backupformat.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
+	if _, err := e.blobs.Put(ctx, backupformat.ContainerBackups, name, bytesReader(data), &blobstore.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
 		return backupformat.BlobRef{}, fmt.Errorf("store file list of page %d of %s: %w", n, t.Table, err)
 	}
 	return backupformat.BlobRef{Blob: name, Bytes: int64(len(data)), SHA256: sha256hex(data)}, nil

@@ -382,7 +382,7 @@ func chaosPump(ctx context.Context, t *testing.T, f *fixture, rng *rand.Rand) ch
 func TestBlobWriteFailsAfterPartialUpload(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 150, Seed: 27}, engine: smallPages})
-	fb := &failingBlobs{Blobs: f.blobs, failFirst: 6, match: "/page-"}
+	fb := &failingBlobs{Store: f.blobs, failFirst: 6, match: "/page-"}
 	f.eng = backup.New(f.dir, f.state, fb, f.sender, smallPages)
 	run := f.backup(ctx, pumpOptions{})
 	if fb.failed.Load() < 6 {
@@ -398,17 +398,17 @@ func TestBlobWriteFailsAfterPartialUpload(t *testing.T) {
 // failingBlobs breaks the first failFirst uploads whose name contains
 // match: the real upload receives 300 bytes, then the stream fails.
 type failingBlobs struct {
-	backupformat.Blobs
+	blobstore.Store
 	failFirst int64
 	match     string
 	failed    atomic.Int64
 }
 
-func (b *failingBlobs) Put(ctx context.Context, container, name string, r io.Reader, o *backupformat.PutOptions) (backupformat.BlobInfo, error) {
+func (b *failingBlobs) Put(ctx context.Context, container, name string, r io.Reader, o *blobstore.PutOptions) (blobstore.Info, error) {
 	if strings.Contains(name, b.match) && b.failed.Add(1) <= b.failFirst {
 		r = io.MultiReader(io.LimitReader(r, 300), errReader{errors.New("injected: connection lost during upload")})
 	}
-	return b.Blobs.Put(ctx, container, name, r, o)
+	return b.Store.Put(ctx, container, name, r, o)
 }
 
 type errReader struct{ err error }

@@ -73,6 +73,16 @@ func (e *Engine) DownloadFiles(ctx context.Context, m FilesMessage, deliveryCoun
 	if _, err := e.writeFileRefs(ctx, t, m.Page, refs); err != nil {
 		return err
 	}
+	// Read the task again: its last page may have been extracted since it
+	// was read above, and that extraction's check of the file lists may
+	// have run before this page's list existed. The list is written before
+	// this read and the files state before that check, so whichever comes
+	// last sees the other, and the table ends exactly when its last list
+	// exists (checked against every page, which the task read above may
+	// not have had yet).
+	if t, err = e.state.GetTask(ctx, m.Run, m.Table); err != nil {
+		return err
+	}
 	if t.Status == runstate.TaskFiles {
 		return e.checkFiles(ctx, t)
 	}

@@ -11,20 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/shared/tlsroots"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/inproc"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
@@ -55,7 +51,7 @@ type fixture struct {
 	env    *dataversesim.Env
 	dir    *staticDir
 	state  *runstate.Store
-	blobs  backupformat.Blobs
+	blobs  blobstore.Store
 	sender *messaging.MemorySender
 	eng    *backup.Engine
 	envID  string
@@ -84,20 +80,13 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	var clients []*dataverse.Client
 	var counts []*atomic.Int64
 	for _, app := range sim.SecretClients()[:min(o.identities, len(sim.SecretClients()))] {
-		cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-			ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
-			DisableInstanceDiscovery: true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		base, err := tlsroots.Transport(sim.CAPEM())
 		if err != nil {
 			t.Fatal(err)
 		}
 		n := &atomic.Int64{}
 		counts = append(counts, n)
-		c, err := dataverse.NewClient(env.URL(), cred, &dataverse.ClientOptions{Transport: countingTransport{base, n}})
+		c, err := inproc.SimClient(sim, env.URL(), app, countingTransport{base, n})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,20 +94,11 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	}
 	envID := fmt.Sprintf("t%d-%s", time.Now().UnixNano()%1e9, sanitize(t.Name()))
 	dir := &staticDir{env: backup.Environment{ID: envID, URL: env.URL(), Policy: backup.Policy{Enabled: true}}, clients: clients}
-	ctx := context.Background()
-	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+	stores, err := inproc.OpenStores(context.Background(), az.ConnectionString())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := runstate.Open(ctx, tables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := azblob.NewClientFromConnectionString(az.ConnectionString(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs := backupformat.NewAzureBlobs(bc)
+	st, blobs := stores.Runs, stores.Blobs
 	sender := messaging.NewMemorySender()
 	eo := o.engine
 	if eo.Log == nil {

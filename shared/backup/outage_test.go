@@ -18,7 +18,7 @@ import (
 
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
-	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
@@ -59,7 +59,7 @@ func TestStorageStoppedAndRestartedMidRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.eng = backup.New(f.dir, st, backupformat.NewAzureBlobs(bc), f.sender, eo)
+	f.eng = backup.New(f.dir, st, blobstore.NewAzure(bc), f.sender, eo)
 
 	var failures atomic.Int64
 	var outage sync.Once

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
 
@@ -68,7 +69,7 @@ func (e *Engine) CollectFiles(ctx context.Context, grace time.Duration) (int, er
 		if err := backupformat.ReadFileRefs(ctx, e.blobs, b.Name, func(fr backupformat.FileRef) error {
 			used[backupformat.FileBlob(fr.SHA256)] = true
 			return nil
-		}); err != nil && !errors.Is(err, backupformat.ErrNotFound) {
+		}); err != nil && !errors.Is(err, blobstore.ErrNotFound) {
 			return 0, err
 		}
 	}
@@ -151,7 +152,7 @@ func (e *Engine) retainEnvironment(ctx context.Context, env Environment, now tim
 	buildsOn := map[string][]string{}
 	for _, r := range runs {
 		m, err := backupformat.ReadManifest(ctx, e.blobs, env.ID, r.ID)
-		if errors.Is(err, backupformat.ErrNotFound) {
+		if errors.Is(err, blobstore.ErrNotFound) {
 			if r.BaseRun != "" { // in progress: it will build on its base's chains
 				buildsOn[r.ID] = []string{r.BaseRun}
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
@@ -315,7 +316,7 @@ func gzipJSON(v any) (*bytes.Buffer, error) {
 func (e *Engine) loadPartial(ctx context.Context, env, run string) (*snapshot, error) {
 	snap := &snapshot{FormatVersion: backupformat.FormatVersion, Environment: env, Run: run, Tables: map[string]map[string]json.RawMessage{}}
 	rc, err := e.blobs.Get(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(env, run))
-	if errors.Is(err, backupformat.ErrNotFound) {
+	if errors.Is(err, blobstore.ErrNotFound) {
 		return snap, nil
 	}
 	if err != nil {
@@ -337,7 +338,7 @@ func (e *Engine) savePartial(ctx context.Context, snap *snapshot) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.blobs.Put(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(snap.Environment, snap.Run), buf, &backupformat.PutOptions{ContentType: "application/gzip"})
+	_, err = e.blobs.Put(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(snap.Environment, snap.Run), buf, &blobstore.PutOptions{ContentType: "application/gzip"})
 	return err
 }
 
@@ -357,8 +358,8 @@ func (e *Engine) writeMetadata(ctx context.Context, env, run string, snap *snaps
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	ref := backupformat.BlobRef{Blob: backupformat.MetadataBlob(env, run), Bytes: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
-	_, err = e.blobs.Put(ctx, backupformat.ContainerBackups, ref.Blob, buf, &backupformat.PutOptions{ContentType: "application/gzip", IfNotExists: true})
-	if errors.Is(err, backupformat.ErrExists) {
+	_, err = e.blobs.Put(ctx, backupformat.ContainerBackups, ref.Blob, buf, &blobstore.PutOptions{ContentType: "application/gzip", IfNotExists: true})
+	if errors.Is(err, blobstore.ErrExists) {
 		// Another delivery of this scan (a duplicate, a crashed attempt, or
 		// one that outlived its lock) stored a snapshot first: keep it and
 		// record its checksum, so the run never names a blob that a later
@@ -371,7 +372,7 @@ func (e *Engine) writeMetadata(ctx context.Context, env, run string, snap *snaps
 	return ref, nil
 }
 
-func existingRef(ctx context.Context, b backupformat.Blobs, name string) (backupformat.BlobRef, error) {
+func existingRef(ctx context.Context, b blobstore.Store, name string) (backupformat.BlobRef, error) {
 	rc, err := b.Get(ctx, backupformat.ContainerBackups, name)
 	if err != nil {
 		return backupformat.BlobRef{}, fmt.Errorf("read metadata snapshot: %w", err)
@@ -398,7 +399,7 @@ func (e *Engine) baseManifest(ctx context.Context, env, run string) (*backupform
 			continue
 		}
 		m, err := backupformat.ReadManifest(ctx, e.blobs, env, r.ID)
-		if errors.Is(err, backupformat.ErrNotFound) {
+		if errors.Is(err, blobstore.ErrNotFound) {
 			continue
 		}
 		if err != nil {

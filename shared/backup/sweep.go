@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
@@ -95,7 +96,7 @@ func (e *Engine) sweepPage(ctx context.Context, c *dataverse.Client, t *runstate
 		return res, err
 	}
 	name := backupformat.PageBlob(t.Environment, t.Run, t.Table, n)
-	info, err := e.blobs.Put(ctx, backupformat.ContainerBackups, name, &buf, &backupformat.PutOptions{ContentType: "application/x-ndjson+gzip"})
+	info, err := e.blobs.Put(ctx, backupformat.ContainerBackups, name, &buf, &blobstore.PutOptions{ContentType: "application/x-ndjson+gzip"})
 	if err != nil {
 		return res, fmt.Errorf("store sweep tombstones of %s: %w", t.Table, err)
 	}
@@ -158,9 +159,9 @@ func (e *Engine) putSweepIDs(ctx context.Context, t *runstate.Task, n int, link,
 		data = append(data, id[:]...)
 	}
 	name := backupformat.SweepIDsBlob(t.Environment, t.Run, t.Table, n)
-	opts := &backupformat.PutOptions{ContentType: "application/octet-stream", IfNotExists: true}
+	opts := &blobstore.PutOptions{ContentType: "application/octet-stream", IfNotExists: true}
 	_, err := e.blobs.Put(ctx, backupformat.ContainerBackups, name, bytes.NewReader(data), opts)
-	if errors.Is(err, backupformat.ErrExists) {
+	if errors.Is(err, blobstore.ErrExists) {
 		h, herr := e.sweepIDsHeader(ctx, name)
 		if herr == nil && h.From == link && h.Next != "" {
 			return h.Next, h.IDs, nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // NameColumns are the usual primary name columns Browse matches a prefix
@@ -30,7 +32,7 @@ var errEnough = errors.New("backupformat: enough records")
 // Browse returns the records of table as of run that match q, in the
 // state's order, and whether more would have matched than q.Limit.
 // ErrTableNotInRun when the run holds no state of the table.
-func Browse(ctx context.Context, b Blobs, env, run, table string, q BrowseQuery) (recs []json.RawMessage, truncated bool, err error) {
+func Browse(ctx context.Context, b blobstore.Store, env, run, table string, q BrowseQuery) (recs []json.RawMessage, truncated bool, err error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50
@@ -95,7 +97,7 @@ func namePrefixed(data json.RawMessage, cols []string, prefix string) (bool, err
 // FindRecord returns the record id of table as of run; found is false when
 // the table's state has no such record. ErrTableNotInRun when the run holds
 // no state of the table.
-func FindRecord(ctx context.Context, b Blobs, env, run, table, id string) (data json.RawMessage, found bool, err error) {
+func FindRecord(ctx context.Context, b blobstore.Store, env, run, table, id string) (data json.RawMessage, found bool, err error) {
 	id = strings.ToLower(id)
 	err = TableState(ctx, b, env, run, table, func(rec Record) error {
 		if strings.ToLower(rec.ID) == id {

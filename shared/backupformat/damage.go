@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // Damage is what VerifyChain found: the tables whose state as of the run
@@ -21,7 +23,7 @@ type Damage struct {
 // VerifyChain verifies the run and every run it builds on (Verify) and
 // names the tables the problems belong to. An error means verification
 // could not run.
-func VerifyChain(ctx context.Context, b Blobs, env, run string) (*Damage, error) {
+func VerifyChain(ctx context.Context, b blobstore.Store, env, run string) (*Damage, error) {
 	m, err := ReadManifest(ctx, b, env, run)
 	if err != nil {
 		return nil, fmt.Errorf("read the manifest of run %s: %w", run, err)

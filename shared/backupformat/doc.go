@@ -20,7 +20,6 @@
 // one. The format is documented in docs/storage-format.md; FormatVersion is
 // written into every manifest and bumped on incompatible changes.
 //
-// Blob storage is package blobstore (its Store, with the Azure and
-// in-memory implementations); Blobs, BlobInfo, NewAzureBlobs, NewMemoryBlobs
-// and the error names here are aliases of blobstore's.
+// Blobs are read and written through blobstore.Store (Azure or in memory);
+// a missing blob, manifest or run is blobstore.ErrNotFound.
 package backupformat

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // ExportFormat is the encoding of an exported table.
@@ -35,7 +37,7 @@ func LookupTableColumn(col string) string { return col + "@lookuplogicalname" }
 
 // Export streams the records of table as of run to w. CSV reads the table
 // twice (once for the columns, once for the rows); JSON once.
-func Export(ctx context.Context, b Blobs, env, run, table string, format ExportFormat, w io.Writer) error {
+func Export(ctx context.Context, b blobstore.Store, env, run, table string, format ExportFormat, w io.Writer) error {
 	r := NewRunReader(b, env, run)
 	switch format {
 	case ExportJSON:

@@ -13,6 +13,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // FileHashSuffix marks an inline file column (annotation.documentbody,
@@ -34,7 +36,7 @@ func InlineFileColumn(key string) (col string, ok bool) {
 // once: when a blob with that hash exists nothing is uploaded. The content is
 // spooled to a temporary file while hashing, so memory stays bounded whatever
 // its size. It returns the hash and size.
-func PutFile(ctx context.Context, b Blobs, r io.Reader) (sum string, size int64, err error) {
+func PutFile(ctx context.Context, b blobstore.Store, r io.Reader) (sum string, size int64, err error) {
 	f, err := os.CreateTemp("", "cloudbackup-file-*")
 	if err != nil {
 		return "", 0, err
@@ -49,35 +51,35 @@ func PutFile(ctx context.Context, b Blobs, r io.Reader) (sum string, size int64,
 	sum = hex.EncodeToString(h.Sum(nil))
 	if _, err := b.Stat(ctx, ContainerFiles, FileBlob(sum)); err == nil {
 		return sum, size, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	} else if !errors.Is(err, blobstore.ErrNotFound) {
 		return "", size, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", size, err
 	}
-	_, err = b.Put(ctx, ContainerFiles, FileBlob(sum), f, &PutOptions{ContentType: "application/octet-stream", IfNotExists: true})
-	if err != nil && !errors.Is(err, ErrExists) {
+	_, err = b.Put(ctx, ContainerFiles, FileBlob(sum), f, &blobstore.PutOptions{ContentType: "application/octet-stream", IfNotExists: true})
+	if err != nil && !errors.Is(err, blobstore.ErrExists) {
 		return "", size, err
 	}
 	return sum, size, nil
 }
 
 // PutFileBytes is PutFile for content already in memory.
-func PutFileBytes(ctx context.Context, b Blobs, data []byte) (string, int64, error) {
+func PutFileBytes(ctx context.Context, b blobstore.Store, data []byte) (string, int64, error) {
 	s := sha256.Sum256(data)
 	sum := hex.EncodeToString(s[:])
 	if _, err := b.Stat(ctx, ContainerFiles, FileBlob(sum)); err == nil {
 		return sum, int64(len(data)), nil
 	}
-	_, err := b.Put(ctx, ContainerFiles, FileBlob(sum), bytes.NewReader(data), &PutOptions{ContentType: "application/octet-stream", IfNotExists: true})
-	if err != nil && !errors.Is(err, ErrExists) {
+	_, err := b.Put(ctx, ContainerFiles, FileBlob(sum), bytes.NewReader(data), &blobstore.PutOptions{ContentType: "application/octet-stream", IfNotExists: true})
+	if err != nil && !errors.Is(err, blobstore.ErrExists) {
 		return "", 0, err
 	}
 	return sum, int64(len(data)), nil
 }
 
 // OpenFile opens a stored file by its hash.
-func OpenFile(ctx context.Context, b Blobs, sha256hex string) (io.ReadCloser, error) {
+func OpenFile(ctx context.Context, b blobstore.Store, sha256hex string) (io.ReadCloser, error) {
 	return b.Get(ctx, ContainerFiles, FileBlob(sha256hex))
 }
 
@@ -93,7 +95,7 @@ func EncodeFileRefs(refs []FileRef) []byte {
 }
 
 // ReadFileRefs streams the lines of a FileRefsBlob.
-func ReadFileRefs(ctx context.Context, b Blobs, name string, fn func(FileRef) error) error {
+func ReadFileRefs(ctx context.Context, b blobstore.Store, name string, fn func(FileRef) error) error {
 	rc, err := b.Get(ctx, ContainerBackups, name)
 	if err != nil {
 		return fmt.Errorf("file list %s: %w", name, err)
@@ -119,7 +121,7 @@ func ReadFileRefs(ctx context.Context, b Blobs, name string, fn func(FileRef) er
 
 // TableFiles streams the file references of table in run (its own pages'
 // lists; for a delta run, only the files of changed records).
-func TableFiles(ctx context.Context, b Blobs, m *Manifest, table string, fn func(FileRef) error) error {
+func TableFiles(ctx context.Context, b blobstore.Store, m *Manifest, table string, fn func(FileRef) error) error {
 	tm := m.Table(table)
 	if tm == nil {
 		return fmt.Errorf("%w: %s in run %s", ErrTableNotInRun, table, m.Run)
@@ -137,7 +139,7 @@ func TableFiles(ctx context.Context, b Blobs, m *Manifest, table string, fn func
 // records (a record stored again in a later run has exactly the files that
 // run listed for it, so a cleared file column drops its file; a tombstoned
 // record has none). Order: by record id, then column.
-func TableFileState(ctx context.Context, b Blobs, env, run, table string, fn func(FileRef) error) error {
+func TableFileState(ctx context.Context, b blobstore.Store, env, run, table string, fn func(FileRef) error) error {
 	m, err := ReadManifest(ctx, b, env, run)
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ func rec(id string, v int64, name string) Record {
 	return Record{ID: id, Op: OpUpsert, Version: v, ETag: fmt.Sprintf(`W/"%d"`, v), Data: json.RawMessage(fmt.Sprintf(`{"accountid":%q,"name":%q}`, id, name))}
 }
 
-func putPage(t *testing.T, b Blobs, name string, recs ...Record) PageRef {
+func putPage(t *testing.T, b blobstore.Store, name string, recs ...Record) PageRef {
 	t.Helper()
 	var buf bytes.Buffer
 	w := NewPageWriter(&buf)
@@ -67,7 +67,7 @@ func TestPageRoundTrip(t *testing.T) {
 // still give their own state.
 func TestTableStateAppliesChain(t *testing.T) {
 	ctx := context.Background()
-	b := NewMemoryBlobs()
+	b := blobstore.NewMemory()
 	env := "e1"
 	full := &Manifest{Environment: env, Run: "r1", Kind: KindFull, Tables: []TableManifest{{Name: "account", Status: TableDone, Mode: ModeFull, Chain: []string{"r1"},
 		Pages: []PageRef{putPage(t, b, PageBlob(env, "r1", "account", 1), rec("a", 1, "A"), rec("b", 2, "B")), putPage(t, b, PageBlob(env, "r1", "account", 2), rec("c", 3, "C"), rec("d", 4, "D"))}}}}
@@ -123,7 +123,7 @@ func TestTableStateAppliesChain(t *testing.T) {
 // longer matches the manifest.
 func TestVerifyNamesACorruptBlob(t *testing.T) {
 	ctx := context.Background()
-	b := NewMemoryBlobs()
+	b := blobstore.NewMemory()
 	p1 := putPage(t, b, PageBlob("e", "r1", "account", 1), rec("a", 1, "A"))
 	p2 := putPage(t, b, PageBlob("e", "r1", "account", 2), rec("b", 2, "B"))
 	m := &Manifest{Environment: "e", Run: "r1", Tables: []TableManifest{{Name: "account", Status: TableDone, Mode: ModeFull, Chain: []string{"r1"}, Pages: []PageRef{p1, p2}}}}
@@ -142,7 +142,7 @@ func TestVerifyNamesACorruptBlob(t *testing.T) {
 
 func TestPutFileStoresOnce(t *testing.T) {
 	ctx := context.Background()
-	b := NewMemoryBlobs()
+	b := blobstore.NewMemory()
 	s1, n, err := PutFile(ctx, b, strings.NewReader("hello"))
 	if err != nil || n != 5 {
 		t.Fatal(err, n)

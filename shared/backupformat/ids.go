@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // TableIDs streams the ids of the records in the state of table as of run:
@@ -17,7 +19,7 @@ import (
 //
 // Memory: one entry per record changed by the delta runs of the chain (id
 // and whether it was deleted); the full read is streamed.
-func TableIDs(ctx context.Context, b Blobs, env, run, table string, fn func(id string) error) error {
+func TableIDs(ctx context.Context, b blobstore.Store, env, run, table string, fn func(id string) error) error {
 	full, deltas, err := tableChain(ctx, b, env, run, table)
 	if err != nil {
 		return err
@@ -102,7 +104,7 @@ func ReadPageIDs(r io.Reader, fn func(id, op string) error) error {
 	}
 }
 
-func readBlobIDs(ctx context.Context, b Blobs, name string, fn func(id, op string) error) error {
+func readBlobIDs(ctx context.Context, b blobstore.Store, name string, fn func(id, op string) error) error {
 	rc, err := b.Get(ctx, ContainerBackups, name)
 	if err != nil {
 		return fmt.Errorf("page %s: %w", name, err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // Run kinds.
@@ -186,20 +188,20 @@ func (m *Manifest) Normalize() {
 }
 
 // WriteManifest stores m (FormatVersion set) as the run's manifest.
-func WriteManifest(ctx context.Context, b Blobs, m *Manifest) error {
+func WriteManifest(ctx context.Context, b blobstore.Store, m *Manifest) error {
 	m.FormatVersion = FormatVersion
 	m.Normalize()
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = b.Put(ctx, ContainerBackups, ManifestBlob(m.Environment, m.Run), bytes.NewReader(data), &PutOptions{ContentType: "application/json"})
+	_, err = b.Put(ctx, ContainerBackups, ManifestBlob(m.Environment, m.Run), bytes.NewReader(data), &blobstore.PutOptions{ContentType: "application/json"})
 	return err
 }
 
-// ReadManifest loads the manifest of a run; ErrNotFound when the run has none
-// (not finished, or deleted).
-func ReadManifest(ctx context.Context, b Blobs, env, run string) (*Manifest, error) {
+// ReadManifest loads the manifest of a run; blobstore.ErrNotFound when the
+// run has none (not finished, or deleted).
+func ReadManifest(ctx context.Context, b blobstore.Store, env, run string) (*Manifest, error) {
 	rc, err := b.Get(ctx, ContainerBackups, ManifestBlob(env, run))
 	if err != nil {
 		return nil, fmt.Errorf("manifest of run %s: %w", run, err)

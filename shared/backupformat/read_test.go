@@ -11,14 +11,16 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // twoRuns writes a full run r1 and an incremental r2 of table contact:
 // r2 changes c2 (now pointing at an account), deletes c3 and adds c4.
-func twoRuns(t *testing.T) (*MemoryBlobs, string) {
+func twoRuns(t *testing.T) (*blobstore.Memory, string) {
 	t.Helper()
 	ctx := context.Background()
-	b := NewMemoryBlobs()
+	b := blobstore.NewMemory()
 	env := "e1"
 	contact := func(id string, v int64, name, parent, parentTable string) Record {
 		d := map[string]any{"contactid": id, "fullname": name, "_parentcustomerid_value": nil}
@@ -56,7 +58,7 @@ func TestLatestRunSkipsFailedRuns(t *testing.T) {
 	if r, err := LatestRun(ctx, b, env); err != nil || r != "r2" {
 		t.Fatalf("latest run %q %v, want r2 (r3 failed)", r, err)
 	}
-	if _, err := LatestRun(ctx, b, "nobody"); !errors.Is(err, ErrNotFound) {
+	if _, err := LatestRun(ctx, b, "nobody"); !errors.Is(err, blobstore.ErrNotFound) {
 		t.Fatalf("environment without runs: %v, want ErrNotFound", err)
 	}
 	// An unreadable manifest is an error, not a reason to go back in time.
@@ -150,7 +152,7 @@ func TestRunReaderTablesAndFiles(t *testing.T) {
 	if err := r.CheckTable(ctx, "contact"); err != nil {
 		t.Error(err)
 	}
-	if err := NewRunReader(b, env, "r9").CheckTable(ctx, "contact"); !errors.Is(err, ErrNotFound) {
+	if err := NewRunReader(b, env, "r9").CheckTable(ctx, "contact"); !errors.Is(err, blobstore.ErrNotFound) {
 		t.Errorf("missing run: %v", err)
 	}
 	if col, ok := InlineFileColumn(FileHashKey("documentbody")); !ok || col != "documentbody" {

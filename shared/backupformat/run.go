@@ -23,9 +23,10 @@ const (
 func (m *Manifest) Restorable() bool { return m.Status == RunSucceeded || m.Status == RunPartial }
 
 // LatestRun returns the newest restorable run of env (run ids sort by
-// time). ErrNotFound when there is none; a manifest that cannot be read for
-// another reason is an error, never a reason to fall back to an older run.
-func LatestRun(ctx context.Context, b Blobs, env string) (string, error) {
+// time). blobstore.ErrNotFound when there is none; a manifest that cannot
+// be read for another reason is an error, never a reason to fall back to an
+// older run.
+func LatestRun(ctx context.Context, b blobstore.Store, env string) (string, error) {
 	prefix := EnvironmentPrefix(env) + "run/"
 	infos, err := blobstore.Collect(b.List(ctx, ContainerBackups, prefix))
 	if err != nil {
@@ -40,7 +41,7 @@ func LatestRun(ctx context.Context, b Blobs, env string) (string, error) {
 	sort.Sort(sort.Reverse(sort.StringSlice(runs)))
 	for _, r := range runs {
 		m, err := ReadManifest(ctx, b, env, r)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, blobstore.ErrNotFound) {
 			continue // deleted by retention since the listing
 		}
 		if err != nil {
@@ -50,24 +51,24 @@ func LatestRun(ctx context.Context, b Blobs, env string) (string, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("%w: environment %s has no finished backup run", ErrNotFound, env)
+	return "", fmt.Errorf("%w: environment %s has no finished backup run", blobstore.ErrNotFound, env)
 }
 
 // RunReader reads the state of a backup run: its tables, their records and
 // files as of the run, and file contents. It reads the manifest once, on
 // first use. Not safe for concurrent use.
 type RunReader struct {
-	blobs    Blobs
+	blobs    blobstore.Store
 	env, run string
 	m        *Manifest
 }
 
 // NewRunReader returns a reader of run of env.
-func NewRunReader(b Blobs, env, run string) *RunReader {
+func NewRunReader(b blobstore.Store, env, run string) *RunReader {
 	return &RunReader{blobs: b, env: env, run: run}
 }
 
-// Manifest returns the run's manifest (ErrNotFound when the run has none).
+// Manifest returns the run's manifest (blobstore.ErrNotFound when the run has none).
 func (r *RunReader) Manifest(ctx context.Context) (*Manifest, error) {
 	if r.m != nil {
 		return r.m, nil
@@ -96,8 +97,8 @@ func (r *RunReader) Tables(ctx context.Context) ([]string, error) {
 }
 
 // CheckTable returns nil when the run holds a usable state of table,
-// ErrTableNotInRun (wrapped, with the reason) when not, and ErrNotFound
-// when the run has no manifest.
+// ErrTableNotInRun (wrapped, with the reason) when not, and
+// blobstore.ErrNotFound when the run has no manifest.
 func (r *RunReader) CheckTable(ctx context.Context, table string) error {
 	m, err := r.Manifest(ctx)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // ErrTableNotInRun is returned by TableState when the run holds no usable
@@ -23,7 +25,7 @@ var ErrTableNotInRun = errors.New("backupformat: table has no state in this run"
 //
 // Memory: the changes of the delta runs are held (one entry per changed
 // record); the full read is streamed page by page.
-func TableState(ctx context.Context, b Blobs, env, run, table string, fn func(Record) error) error {
+func TableState(ctx context.Context, b blobstore.Store, env, run, table string, fn func(Record) error) error {
 	full, deltas, err := tableChain(ctx, b, env, run, table)
 	if err != nil {
 		return err
@@ -80,7 +82,7 @@ func TableState(ctx context.Context, b Blobs, env, run, table string, fn func(Re
 // tableChain resolves the chain of table as of run, as TableState and
 // TableIDs read it: the pages of the full read that starts it, and the pages
 // of every later run of the chain, oldest first. Every link must be there.
-func tableChain(ctx context.Context, b Blobs, env, run, table string) (full, deltas []PageRef, err error) {
+func tableChain(ctx context.Context, b blobstore.Store, env, run, table string) (full, deltas []PageRef, err error) {
 	m, err := ReadManifest(ctx, b, env, run)
 	if err != nil {
 		return nil, nil, err
@@ -138,7 +140,7 @@ func applyChange(overlay map[string]Record, rec Record) {
 	overlay[rec.ID] = rec
 }
 
-func readBlobPage(ctx context.Context, b Blobs, name string, fn func(Record) error) error {
+func readBlobPage(ctx context.Context, b blobstore.Store, name string, fn func(Record) error) error {
 	rc, err := b.Get(ctx, ContainerBackups, name)
 	if err != nil {
 		return fmt.Errorf("page %s: %w", name, err)
@@ -152,7 +154,7 @@ func readBlobPage(ctx context.Context, b Blobs, name string, fn func(Record) err
 
 // ReadTablePages streams the records stored for table in run itself (not the
 // reconstructed state): for a delta run, exactly its changes and tombstones.
-func ReadTablePages(ctx context.Context, b Blobs, m *Manifest, table string, fn func(PageRef, Record) error) error {
+func ReadTablePages(ctx context.Context, b blobstore.Store, m *Manifest, table string, fn func(PageRef, Record) error) error {
 	tm := m.Table(table)
 	if tm == nil {
 		return fmt.Errorf("%w: %s in run %s", ErrTableNotInRun, table, m.Run)
@@ -174,7 +176,7 @@ type Problem struct {
 // Verify re-reads every blob the manifest of run names (pages, file lists,
 // metadata, and the file contents they reference) and checks size and sha256.
 // It returns the problems found; an error means verification could not run.
-func Verify(ctx context.Context, b Blobs, env, run string) ([]Problem, error) {
+func Verify(ctx context.Context, b blobstore.Store, env, run string) ([]Problem, error) {
 	m, err := ReadManifest(ctx, b, env, run)
 	if err != nil {
 		return nil, err
@@ -214,7 +216,7 @@ func Verify(ctx context.Context, b Blobs, env, run string) ([]Problem, error) {
 	return probs, nil
 }
 
-func hashBlob(ctx context.Context, b Blobs, container, name string) (string, int64, error) {
+func hashBlob(ctx context.Context, b blobstore.Store, container, name string) (string, int64, error) {
 	rc, err := b.Get(ctx, container, name)
 	if err != nil {
 		return "", 0, err
@@ -229,6 +231,6 @@ func hashBlob(ctx context.Context, b Blobs, container, name string) (string, int
 }
 
 // HashBlob returns the sha256 (hex) and size of a stored blob.
-func HashBlob(ctx context.Context, b Blobs, container, name string) (string, int64, error) {
+func HashBlob(ctx context.Context, b blobstore.Store, container, name string) (string, int64, error) {
 	return hashBlob(ctx, b, container, name)
 }

@@ -41,7 +41,12 @@ type ChangeSet []BatchRequest
 // BatchOptions tune ExecuteBatch.
 type BatchOptions struct {
 	// StopOnError leaves out Prefer: odata.continue-on-error, so the server
-	// stops at the first failed change set (the rest get ErrBatchNotRun).
+	// stops at the first failed request: the batch answers with that
+	// request's status and, in its body, the parts run so far with the
+	// failing one last; ExecuteBatch maps them as usual, the failed change
+	// set gets its error and the change sets after it ErrBatchNotRun
+	// (powerapps-docs, developer/data-platform/webapi/execute-batch-operations-using-web-api.md,
+	// "Handling errors").
 	StopOnError bool
 	// Write options (bypass, flows) are sent on every inner request.
 	Write *WriteOptions
@@ -88,8 +93,11 @@ type BatchPart struct {
 }
 
 // ExecuteBatch sends the change sets in one $batch and maps the answer back
-// to them in order. A 429 (or other non-2xx) of the batch itself is
-// returned as the error; per-change-set failures are in the results.
+// to them in order. Per-change-set failures are in the results; an answer
+// that is not a batch answer (a 429 of the batch itself, a malformed
+// request, an authentication failure: anything but multipart/mixed) is
+// returned as the error. A batch stopped at a failure (StopOnError) answers
+// multipart/mixed with the failure's status: that is a batch answer.
 func (c *Client) ExecuteBatch(ctx context.Context, sets []ChangeSet, o *BatchOptions) ([]ChangeSetResult, error) {
 	if o == nil {
 		o = &BatchOptions{}
@@ -111,16 +119,44 @@ func (c *Client) ExecuteBatch(ctx context.Context, sets []ChangeSet, o *BatchOpt
 	if !o.StopOnError {
 		req.Header.Set("Prefer", "odata.continue-on-error")
 	}
-	resp, err := c.do(ctx, req)
+	resp, err := c.doAccepting(ctx, req, isBatchAnswer)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	parts, err := ParseBatchResponse(resp.Header.Get("Content-Type"), io.LimitReader(resp.Body, maxBatchResponse))
 	if err != nil {
-		return nil, fmt.Errorf("dataverse: $batch answer: %w", err)
+		return nil, fmt.Errorf("dataverse: $batch answer (status %d): %w", resp.StatusCode, err)
+	}
+	if resp.StatusCode >= 300 && !anyFailed(parts) {
+		// A failure status must come with the failing part; without it
+		// nothing says which change set failed.
+		return nil, &ResponseError{StatusCode: resp.StatusCode, Method: req.Method, URL: redact(req.URL),
+			Message: fmt.Sprintf("the $batch answered %d with %d part(s), none of them failed", resp.StatusCode, len(parts))}
 	}
 	return MatchBatch(sets, parts), nil
+}
+
+// isBatchAnswer reports a non-2xx answer that carries the batch's parts: a
+// batch stopped at a failed request (no continue-on-error).
+func isBatchAnswer(resp *http.Response) bool {
+	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return err == nil && mt == "multipart/mixed" && resp.StatusCode >= 400 && resp.StatusCode != http.StatusTooManyRequests
+}
+
+// anyFailed reports whether an answer holds a non-2xx response.
+func anyFailed(parts []BatchPart) bool {
+	for _, p := range parts {
+		if p.Single != nil && (p.Single.StatusCode < 200 || p.Single.StatusCode > 299) {
+			return true
+		}
+		for _, r := range p.ChangeSet {
+			if r.StatusCode < 200 || r.StatusCode > 299 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // MatchBatch maps the parts of an answer to the change sets sent: part i

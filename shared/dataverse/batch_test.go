@@ -157,6 +157,63 @@ func TestExecuteBatchFailedChangeSet(t *testing.T) {
 	}
 }
 
+// TestExecuteBatchStopOnError: without continue-on-error the simulator
+// answers as Dataverse documents (the failing request's status, the parts
+// run so far with the failing one last). The change sets before the failure
+// are committed, the failed one carries its error, the ones after it are
+// not run; a failed change set of several requests is rolled back whole.
+func TestExecuteBatchStopOnError(t *testing.T) {
+	e, c := simClient(t)
+	ctx := context.Background()
+	ids := []string{"bbbbbbbb-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002",
+		"bbbbbbbb-0000-4000-8000-000000000003", "bbbbbbbb-0000-4000-8000-000000000004", "bbbbbbbb-0000-4000-8000-000000000005"}
+	h := http.Header{"If-None-Match": {"*"}}
+	patch := func(id, body string) dataverse.BatchRequest {
+		return dataverse.BatchRequest{Method: "PATCH", Path: dataverse.EntityPath("accounts", id), Header: h, Body: []byte(body)}
+	}
+	stop := &dataverse.BatchOptions{StopOnError: true}
+	res, err := c.ExecuteBatch(ctx, []dataverse.ChangeSet{
+		{patch(ids[0], `{"name":"before"}`)},
+		{patch(ids[1], `{"nosuchcolumn":1}`)},
+		{patch(ids[2], `{"name":"after"}`)},
+	}, stop)
+	if err != nil {
+		t.Fatalf("a stopped batch is an answer, not an error: %v", err)
+	}
+	if len(res) != 3 || res[0].Err != nil || len(res[0].Responses) != 1 {
+		t.Fatalf("change set before the failure: %+v", res)
+	}
+	var re *dataverse.ResponseError
+	if !errors.As(res[1].Err, &re) || re.StatusCode != 400 || !strings.Contains(re.Message, "nosuchcolumn") || re.URL != dataverse.EntityPath("accounts", ids[1]) {
+		t.Errorf("failed change set: %v", res[1].Err)
+	}
+	if !errors.Is(res[2].Err, dataverse.ErrBatchNotRun) {
+		t.Errorf("change set after the failure: %v", res[2].Err)
+	}
+	if _, ok := e.Get("account", ids[0]); !ok {
+		t.Error("the change set before the failure was not committed")
+	}
+	if _, ok := e.Get("account", ids[2]); ok {
+		t.Error("the change set after the failure was run")
+	}
+
+	res, err = c.ExecuteBatch(ctx, []dataverse.ChangeSet{
+		{patch(ids[3], `{"name":"in set"}`), patch(ids[3], `{"name":"again"}`)},
+		{patch(ids[4], `{"name":"after set"}`)},
+	}, stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dataverse.HasStatus(res[0].Err, 412) || !errors.Is(res[1].Err, dataverse.ErrBatchNotRun) {
+		t.Errorf("failed change set of two requests: %v / %v", res[0].Err, res[1].Err)
+	}
+	for _, id := range ids[3:] {
+		if _, ok := e.Get("account", id); ok {
+			t.Errorf("account %s written by a rolled back or stopped change set", id)
+		}
+	}
+}
+
 // TestUploadFileChunked uploads a file column in several chunks.
 func TestUploadFileChunked(t *testing.T) {
 	e, c := simClient(t)

@@ -120,7 +120,7 @@ func (c *Client) newRequest(ctx context.Context, method, pathOrURL string, body 
 
 // do sends req as the client's identity and returns a 2xx response, whose body
 // the caller must close. It is the one place requests leave the package:
-// pages.go, delta.go and the other files of the package build on it.
+// pages.go, write.go and the other files of the package build on it.
 //
 // do refuses a URL on another host than the environment's (a nextLink cannot
 // lead elsewhere), acquires a token (azidentity caches it; a failure is an
@@ -131,6 +131,14 @@ func (c *Client) newRequest(ctx context.Context, method, pathOrURL string, body 
 // *ResponseError otherwise; a 401 notes whether the token sent had expired,
 // for Classify). Headers the caller set (Prefer, Range, ...) are kept.
 func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	return c.doAccepting(ctx, req, nil)
+}
+
+// doAccepting is do for a caller that reads some non-2xx answers itself:
+// those for which accept returns true come back as responses, not errors
+// (a $batch that stopped at a failure answers its parts with the failure's
+// status).
+func (c *Client) doAccepting(ctx context.Context, req *http.Request, accept func(*http.Response) bool) (*http.Response, error) {
 	if req.URL.Scheme != "https" || !strings.EqualFold(req.URL.Host, c.envURL.Host) {
 		return nil, fmt.Errorf("dataverse: refusing request to %s://%s: not the environment's host %s", req.URL.Scheme, req.URL.Host, c.envURL.Host)
 	}
@@ -159,7 +167,7 @@ func (c *Client) do(ctx context.Context, req *http.Request) (*http.Response, err
 	if err != nil {
 		return nil, fmt.Errorf("dataverse: %s %s: %w", req.Method, redact(req.URL), scrubURLError(err))
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if (resp.StatusCode < 200 || resp.StatusCode > 299) && (accept == nil || !accept(resp)) {
 		defer resp.Body.Close()
 		err := translate(req, resp)
 		if re, ok := err.(*ResponseError); ok && re.StatusCode == http.StatusUnauthorized {

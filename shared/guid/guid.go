@@ -1,5 +1,3 @@
-// Package guid checks identifiers in the canonical 8-4-4-4-12 hex GUID form:
-// Dataverse record and user ids, Entra tenant and client ids.
 package guid
 
 // Valid reports whether s is a GUID in its canonical form (either case, no braces).

@@ -246,9 +246,16 @@ func failures(rep []restore.RecordResult) []string {
 
 // TestRestoreDeletedRecords is the first acceptance item: accounts with
 // their contacts, notes (attachments), tasks, a project with a file and an
-// N:N link are deleted; restoring the deleted records of the last run puts
-// every record, field, lookup, file, note and association back with the
-// same ids.
+// N:N link are deleted. Dataverse's delete cascades (the simulator applies
+// each relationship's CascadeConfiguration.Delete): Cascade takes the
+// accounts' contacts, notes, activities (with their parties), cases,
+// opportunities, quotes with their lines and close records; RemoveLink
+// clears the lookups of records that survive (child accounts, projects).
+// Restoring the deleted records of the last run puts back every record the
+// delete took, with the same ids, parents before the children their
+// cascade took, and re-points the survivors' cleared lookups: the
+// organization is as before the delete, row by row and field by field,
+// except the columns Dataverse cannot write, which the job lists.
 func TestRestoreDeletedRecords(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, fixtureOptions{identities: 2})
@@ -278,10 +285,30 @@ func TestRestoreDeletedRecords(t *testing.T) {
 	if links == 0 {
 		t.Fatal("no N:N link among the victims")
 	}
-	deleteAll(t, e, keys)
+	org := takeOrgState(e)
+	roots := deleteRoots(t, e, keys)
+	d := diffStates(org, takeOrgState(e))
+	// Rows the delete took: records, the parties that went with their
+	// activities, and N:N links (restored as associations).
+	var records, parties, assocs int
+	for _, k := range d.deleted {
+		switch {
+		case k.table == "activityparty":
+			parties++
+		case e.Table(k.table).IsIntersect:
+			assocs++
+		default:
+			records++
+		}
+	}
+	if records <= len(roots) || len(d.survivors) == 0 || d.cleared == 0 || parties == 0 {
+		t.Fatalf("the delete of %d records should cascade and clear links: took %d records and %d parties, changed %d survivors (%d lookups)",
+			len(roots), records, parties, len(d.survivors), d.cleared)
+	}
 	start := time.Now()
 	j, rep := f.restore(ctx, restore.Request{Scope: plan.Scope{Deleted: true}})
-	t.Logf("restored %d records, %d links in %.2fs: %+v (throttled %d)", j.Counts.Created, j.Counts.Associations, time.Since(start).Seconds(), countBy(rep), j.Throttled)
+	t.Logf("restored %d records (%d by cascade), relinked %d, %d links in %.2fs: %+v (throttled %d); not writable: %+v",
+		j.Counts.Created, j.Counts.CascadeRestored, j.Counts.Relinked, j.Counts.Associations, time.Since(start).Seconds(), countBy(rep), j.Throttled, j.NotWritable)
 	if fl := failures(rep); len(fl) > 0 {
 		dumpRows(t, f, j.ID)
 		t.Errorf("failures:\n%s", strings.Join(fl, "\n"))
@@ -289,8 +316,44 @@ func TestRestoreDeletedRecords(t *testing.T) {
 	if j.Status != restore.StatusSucceeded {
 		t.Errorf("job %s: %s", j.Status, j.Error)
 	}
-	if j.Counts.Created != len(keys) {
-		t.Errorf("created %d records, want %d", j.Counts.Created, len(keys))
+	// Every record the delete took is created (parties with their
+	// activities, not on their own); all but the ones deleted explicitly
+	// came back through a Cascade relationship with their parent; each
+	// cleared lookup of a survivor is re-pointed.
+	if j.Counts.Created != records {
+		t.Errorf("created %d records, want %d (the delete of %d took %d)", j.Counts.Created, records, len(roots), records)
+	}
+	if j.Counts.CascadeRestored != records-len(roots) {
+		t.Errorf("cascadeRestored %d, want %d", j.Counts.CascadeRestored, records-len(roots))
+	}
+	if j.Counts.Relinked != d.cleared {
+		t.Errorf("relinked %d, want the %d lookups the delete cleared", j.Counts.Relinked, d.cleared)
+	}
+	if j.Counts.Associations != assocs {
+		t.Errorf("associated %d links, want the %d the delete removed", j.Counts.Associations, assocs)
+	}
+	if j.Counts.NotWritable != len(j.NotWritable) || j.Counts.NotWritable == 0 {
+		t.Errorf("notWritable %d, listed %d", j.Counts.NotWritable, len(j.NotWritable))
+	}
+	// Parents first: a record restored through a cascade is written
+	// after the restored parent whose delete took it.
+	keysOf := resultKeys(t, f, j.ID)
+	for _, r := range keysOf {
+		if r.Cascade == "" {
+			continue
+		}
+		first := false
+		for _, v := range org[rowKey{r.Table, r.Source}] {
+			if ref, ok := v.(dataversesim.Ref); ok {
+				if p, ok := keysOf[ref.Table+"/"+ref.ID]; ok && p.Key < r.Key {
+					first = true
+				}
+			}
+		}
+		if !first {
+			t.Errorf("%s %s (%s) is written at %s, before any restored parent", r.Table, r.Source, r.Cascade, r.Key)
+		}
 	}
 	compare(t, e, before)
+	compareTouched(t, e, org, takeOrgState(e), d, j)
 }

@@ -14,16 +14,23 @@
 //     (backupformat.VerifyChain; verify.go hides damaged tables when the
 //     request accepts that), then plan.Build reads the backup
 //     (backupformat.RunReader) and the target (DataverseTarget, target.go:
-//     metadata once per table, live records by id in batched $filter
+//     metadata once per table in one request with its columns and
+//     relationships, metadata.go; live records by id in batched $filter
 //     requests) and returns the plan:
 //     operations in chunks, stored as blobs (jobblobs.go), and a prediction
 //     per record and association, stored as result rows. A dry run stops
 //     here: nothing is written.
-//  2. chunk n (execute.go): the operations of one chunk are written, then
-//     the message of chunk n+1 is sent. Phases (records, deferred lookups,
+//  2. chunk n (execute.go, send.go): the operations of one chunk are
+//     written, then the message of chunk n+1 is sent. Phases (records with
+//     their activities' parties, deferred lookups, relinks of survivors,
 //     files, N:N associations, state) start new chunks and chunks run one
-//     after the other.
-//  3. finish: counts, job status (succeeded, partial, failed).
+//     after the other. Files go through the block upload messages (the
+//     MIME type is kept); a state Dataverse sets only by a message
+//     (WinOpportunity, CloseIncident, SendEmail, ...) is sent that message
+//     with the backed-up close activity, alone, after reading the record's
+//     state.
+//  3. finish: counts (cascadeRestored, relinked and notWritable among
+//     them), job status (succeeded, partial, failed).
 //
 // Writes go through $batch with one change set per record operation
 // (continue-on-error), spread over the connection's identities (one worker
@@ -39,7 +46,11 @@
 // pending ones. Creates are PATCH with If-None-Match: * on a known id (the
 // backed-up id, or for restore-as-new an id derived from the job and the
 // old id), so a replayed create cannot make a second record: its 412 on a
-// pending operation means the earlier attempt got through. A chunk is
+// pending operation means the earlier attempt got through; a replayed
+// relink whose If-Match fails, or a replayed state change refused because
+// the record is closed, is read back and counted done when the earlier
+// attempt got through (send.go, confirmReplays); a close message first
+// reads the record's state. A chunk is
 // leased with an ETag-conditional update of the job row so a duplicate
 // message does not run the same chunk twice at once.
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
@@ -58,12 +59,12 @@ type Engine struct {
 	opts   Options
 	dir    Directory
 	store  *Store
-	blobs  backupformat.Blobs
+	blobs  blobstore.Store
 	sender messaging.Sender
 }
 
 // New returns an engine.
-func New(dir Directory, store *Store, blobs backupformat.Blobs, sender messaging.Sender, o Options) *Engine {
+func New(dir Directory, store *Store, blobs blobstore.Store, sender messaging.Sender, o Options) *Engine {
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 500
 	}
@@ -110,12 +111,12 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 			return nil, err
 		}
 		req.Run = r
-	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); errors.Is(err, backupformat.ErrNotFound) {
+	} else if _, err := backupformat.ReadManifest(ctx, e.blobs, req.Environment, req.Run); errors.Is(err, blobstore.ErrNotFound) {
 		return nil, fmt.Errorf("%w: run %s of %s has no manifest (not finished, or deleted)", ErrNotFound, req.Run, req.Environment)
 	} else if err != nil {
 		return nil, err // unreadable (storage down, newer format): not a missing run
 	}
-	if err := e.checkFilterColumns(ctx, &req); err != nil {
+	if err := e.checkColumns(ctx, &req); err != nil {
 		return nil, err
 	}
 	now := e.opts.Now().UTC()
@@ -133,12 +134,13 @@ func (e *Engine) Start(ctx context.Context, req Request) (*Job, error) {
 	return j, nil
 }
 
-// checkFilterColumns refuses filter conditions on columns the table does
-// not have (in the target's metadata), which would otherwise match nothing
-// without a word. Tables unknown to the target are left to the plan (which
-// notes them).
-func (e *Engine) checkFilterColumns(ctx context.Context, req *Request) error {
-	if len(req.Scope.Filter) == 0 {
+// checkColumns refuses filter conditions and scope.fields on columns the
+// table does not have (in the target's metadata): a filter would match
+// nothing and a field list would restore nothing of that column, without a
+// word. Tables unknown to the target are left to the plan (which notes
+// them).
+func (e *Engine) checkColumns(ctx context.Context, req *Request) error {
+	if len(req.Scope.Filter) == 0 && len(req.Scope.Fields) == 0 {
 		return nil
 	}
 	clients, err := e.dir.Clients(ctx, req.Target)
@@ -153,29 +155,48 @@ func (e *Engine) checkFilterColumns(ctx context.Context, req *Request) error {
 		return err
 	}
 	var errs []FieldError
-	tables := make([]string, 0, len(req.Scope.Filter))
-	for t := range req.Scope.Filter {
-		tables = append(tables, t)
-	}
-	sort.Strings(tables)
-	for _, t := range tables {
-		if !meta.has(t) {
-			continue
+	check := func(field, table string, cols []string) error {
+		if !meta.has(table) {
+			return nil
 		}
-		tm, err := meta.Table(ctx, t)
+		tm, err := meta.Table(ctx, table)
 		if err != nil {
 			return err
 		}
-		for i, c := range req.Scope.Filter[t] {
-			if !tm.HasColumn(c.Column) {
-				errs = append(errs, FieldError{fmt.Sprintf("scope.filter.%s[%d].column", t, i), fmt.Sprintf("table %s has no column %s", t, c.Column)})
+		for i, c := range cols {
+			if !tm.HasColumn(c) {
+				errs = append(errs, FieldError{fmt.Sprintf(field, table, i), fmt.Sprintf("table %s has no column %s", table, c)})
 			}
+		}
+		return nil
+	}
+	for _, t := range sortedKeys(req.Scope.Filter) {
+		cols := make([]string, len(req.Scope.Filter[t]))
+		for i, c := range req.Scope.Filter[t] {
+			cols[i] = c.Column
+		}
+		if err := check("scope.filter.%s[%d].column", t, cols); err != nil {
+			return err
+		}
+	}
+	for _, t := range sortedKeys(req.Scope.Fields) {
+		if err := check("scope.fields.%s[%d]", t, req.Scope.Fields[t]); err != nil {
+			return err
 		}
 	}
 	if len(errs) > 0 {
 		return &ValidationError{Errors: errs}
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Job reads a job.
@@ -235,8 +256,24 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 			if r.Status == ResCreated || r.Status == ResPredicted {
 				c.Associations++
 			}
+		case plan.KindRelink:
+			// A line of its own (not a record), counted by lookups
+			// re-pointed; a failure or conflict still counts below.
+			switch r.Status {
+			case ResDone, ResPredicted:
+				c.Relinked += len(r.Diff)
+				ok++
+			case ResFailed:
+				c.Failed++
+			case ResConflict:
+				c.Conflicts++
+			}
+			continue
 		default:
 			c.Records++
+			if r.Cascade != "" && (r.Status == ResCreated || r.Status == ResPredicted) {
+				c.CascadeRestored++
+			}
 		}
 		switch r.Status {
 		case ResCreated:
@@ -268,7 +305,7 @@ func (e *Engine) finish(ctx context.Context, id, fatal string) error {
 		if Terminal(x.Status) {
 			return false, nil
 		}
-		c.Unmapped = x.Counts.Unmapped
+		c.Unmapped, c.NotWritable = x.Counts.Unmapped, x.Counts.NotWritable
 		x.Counts = c
 		x.FinishedAt = e.opts.Now().UTC()
 		x.Seconds = x.FinishedAt.Sub(x.CreatedAt).Seconds()

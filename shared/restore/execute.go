@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -111,6 +110,9 @@ func (e *Engine) chunkStep(ctx context.Context, j *Job, m Message, delivery int)
 			r := *rows[op.Key]
 			r.Status, r.Reason, r.Message = ResFailed, "gave up", fmt.Sprintf("chunk failed after %d deliveries: %v", delivery, err)
 			fails = append(fails, r)
+			if op.Message != nil && op.Message.CloseKey != "" {
+				fails = append(fails, x.closeOutcome(op, &r))
+			}
 		}
 		if err := e.store.PutResults(context.WithoutCancel(ctx), j.ID, fails); err != nil {
 			return err
@@ -165,7 +167,7 @@ func (x *executor) run(ctx context.Context, clients []*dataverse.Client) error {
 }
 
 // take removes the next batch from the queue: up to size operations of one
-// kind (a file upload goes alone).
+// kind (a file upload or a state message goes alone).
 func (x *executor) take() []plan.Op {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -173,10 +175,10 @@ func (x *executor) take() []plan.Op {
 		return nil
 	}
 	n := 1
-	if x.queue[0].Kind != plan.KindFile {
+	if !alone(x.queue[0]) {
 		n = min(x.size, len(x.queue))
 		for i := 1; i < n; i++ {
-			if x.queue[i].Kind == plan.KindFile {
+			if alone(x.queue[i]) {
 				n = i
 				break
 			}
@@ -276,6 +278,7 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 			x.setErr(err)
 			return
 		}
+		confirmReplays(ctx, c, ops, errs, wasPending)
 		var final []Result
 		var again []plan.Op
 		x.mu.Lock()
@@ -292,6 +295,9 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 				continue
 			}
 			final = append(final, *r)
+			if op.Message != nil && op.Message.CloseKey != "" {
+				final = append(final, x.closeOutcome(op, r))
+			}
 		}
 		if throttledPart {
 			x.throttled++
@@ -317,6 +323,19 @@ func (x *executor) worker(ctx context.Context, c *dataverse.Client) {
 // outcome records the result of an operation in r; it returns an operation
 // to try again (a create whose inline lookups point at a missing record).
 func (x *executor) outcome(op plan.Op, r *Result, err error, wasPending bool) *plan.Op {
+	if errors.Is(err, errRelinkedBefore) {
+		r.Status, r.Reason, r.Code, r.Message = ResDone, errRelinkedBefore.Error(), "", ""
+		return nil
+	}
+	if errors.Is(err, errAlreadyInState) {
+		r.Status, r.Code, r.Message = ResDone, "", ""
+		if wasPending {
+			r.Reason = "state set by an earlier attempt of this job"
+		} else {
+			r.Reason = "the record was in that state already"
+		}
+		return nil
+	}
 	if err == nil {
 		switch {
 		case op.Kind == plan.KindRecord && op.Action == plan.ActionCreate, op.Kind == plan.KindAssociation:
@@ -345,15 +364,21 @@ func (x *executor) outcome(op plan.Op, r *Result, err error, wasPending bool) *p
 			r.Status, r.Reason = ResSkipped, "created in the target after the job was planned"
 		}
 		return nil
-	case op.Kind == plan.KindRecord && op.Action == plan.ActionUpdate && status == http.StatusPreconditionFailed:
+	case op.Kind == plan.KindRecord && op.Action == plan.ActionUpdate && status == http.StatusPreconditionFailed,
+		op.Kind == plan.KindRelink && status == http.StatusPreconditionFailed:
 		r.Status, r.Reason = ResConflict, "changed in the target after the job was planned"
 		return nil
-	case op.Kind == plan.KindRecord && len(op.Inline) > 0 && (code == dataverse.CodeObjectNotFound || strings.Contains(msg, "Does Not Exist")):
+	case op.Kind == plan.KindRecord && !op.Retry && (len(op.Inline) > 0 || hasRestoredParty(op)) && (code == dataverse.CodeObjectNotFound || strings.Contains(msg, "Does Not Exist")):
 		retry := op
 		for k, v := range op.Inline {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s not set: the record is missing (%s)", strings.TrimSuffix(k, "@odata.bind"), v, msg))
 		}
-		retry.Inline = nil
+		if _, dropped, err := plan.PartiesBody(op.Parties, false); err == nil {
+			for _, d := range dropped {
+				r.Warnings = append(r.Warnings, "party "+d+": the record is missing ("+msg+")")
+			}
+		}
+		retry.Inline, retry.Retry = nil, true
 		return &retry
 	}
 	r.Status, r.Code, r.Message = ResFailed, code, msg
@@ -363,116 +388,23 @@ func (x *executor) outcome(op plan.Op, r *Result, err error, wasPending bool) *p
 	return nil
 }
 
-// body is the body of a record operation with its inline lookups.
-func body(op plan.Op) ([]byte, error) {
-	if len(op.Inline) == 0 {
-		return op.Body, nil
+// closeOutcome is the result row of the close activity a state message
+// created (or failed to), from the message's result r.
+func (x *executor) closeOutcome(op plan.Op, r *Result) Result {
+	m := op.Message
+	c := Result{Key: m.CloseKey, Kind: plan.KindRecord, Table: m.CloseTable, Source: m.CloseID, ID: m.CloseID, Predict: plan.ActionCreate}
+	if prev := x.rows[m.CloseKey]; prev != nil {
+		c = *prev
 	}
-	m := map[string]json.RawMessage{}
-	if err := json.Unmarshal(op.Body, &m); err != nil {
-		return nil, fmt.Errorf("operation %s: stored body: %w", op.Key, err)
-	}
-	for k, v := range op.Inline {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("operation %s: lookup %s: %w", op.Key, k, err)
-		}
-		m[k] = b
-	}
-	return json.Marshal(m)
-}
-
-// request is the HTTP request of a non-file operation.
-func request(c *dataverse.Client, op plan.Op) (dataverse.BatchRequest, error) {
-	h := http.Header{}
-	switch op.Kind {
-	case plan.KindAssociation:
-		b, err := json.Marshal(map[string]string{"@odata.id": c.APIURL(dataverse.EntityPath(op.Assoc.TargetSet, op.Assoc.TargetID))})
-		if err != nil {
-			return dataverse.BatchRequest{}, err
-		}
-		return dataverse.BatchRequest{Method: http.MethodPost, Path: dataverse.EntityPath(op.Set, op.ID) + "/" + op.Assoc.Nav + "/$ref", Header: h, Body: b}, nil
-	case plan.KindRecord:
-		if op.Action == plan.ActionCreate {
-			h.Set("If-None-Match", "*")
-		} else if op.IfMatch != "" {
-			h.Set("If-Match", op.IfMatch)
-		} else {
-			h.Set("If-Match", "*")
+	c.Attempts = r.Attempts
+	switch r.Status {
+	case ResDone:
+		c.Status, c.Reason, c.Code, c.Message = ResCreated, "by "+m.Name, "", ""
+		if r.Reason != "" {
+			c.Reason += " (" + r.Reason + ")"
 		}
 	default:
-		h.Set("If-Match", "*")
+		c.Status, c.Reason, c.Code, c.Message = r.Status, m.Name+" failed", r.Code, r.Message
 	}
-	b, err := body(op)
-	if err != nil {
-		return dataverse.BatchRequest{}, err
-	}
-	return dataverse.BatchRequest{Method: http.MethodPatch, Path: dataverse.EntityPath(op.Set, op.ID), Header: h, Body: b}, nil
-}
-
-// send writes ops: a file alone, one request per op (OneByOne), or one
-// $batch with a change set per op. err is a failure of the whole call
-// (429 included); errs[i] the outcome of ops[i].
-func (x *executor) send(ctx context.Context, c *dataverse.Client, ops []plan.Op) ([]error, error) {
-	errs := make([]error, len(ops))
-	if len(ops) == 1 && ops[0].Kind == plan.KindFile {
-		op := ops[0]
-		rc, err := x.src.OpenFile(ctx, op.File.SHA256)
-		if err != nil {
-			return nil, err
-		}
-		defer rc.Close()
-		errs[0] = c.UploadFile(ctx, op.Set, op.ID, op.File.Column, op.File.FileName, op.File.MimeType, rc, op.File.Size, x.wo)
-		if _, ok := dataverse.IsThrottled(errs[0]); ok {
-			return nil, errs[0]
-		}
-		return errs, nil
-	}
-	if x.e.opts.OneByOne {
-		for i, op := range ops {
-			r, err := request(c, op)
-			if err != nil {
-				errs[i] = err // a broken chunk blob: this operation fails
-				continue
-			}
-			wo := *x.wo
-			wo.IfMatch, wo.IfNoneMatch = r.Header.Get("If-Match"), r.Header.Get("If-None-Match")
-			if op.Kind == plan.KindAssociation {
-				err = c.Associate(ctx, op.Set, op.ID, op.Assoc.Nav, op.Assoc.TargetSet, op.Assoc.TargetID, x.wo)
-			} else {
-				err = c.Upsert(ctx, op.Set, op.ID, json.RawMessage(r.Body), &wo)
-			}
-			if _, ok := dataverse.IsThrottled(err); ok {
-				return nil, err
-			}
-			errs[i] = err
-		}
-		return errs, nil
-	}
-	// A broken chunk blob fails its operation; the others are sent.
-	var sets []dataverse.ChangeSet
-	var sent []int // index in ops of each change set
-	for i, op := range ops {
-		r, err := request(c, op)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		sets = append(sets, dataverse.ChangeSet{r})
-		sent = append(sent, i)
-	}
-	if len(sets) == 0 {
-		return errs, nil
-	}
-	res, err := c.ExecuteBatch(ctx, sets, &dataverse.BatchOptions{Write: x.wo})
-	if err != nil {
-		return nil, err
-	}
-	for k, i := range sent {
-		errs[i] = res[k].Err
-		if errors.Is(res[k].Err, dataverse.ErrBatchNotRun) {
-			return nil, fmt.Errorf("$batch answer ended before change set %d: %w", k+1, dataverse.ErrBatchNotRun)
-		}
-	}
-	return errs, nil
+	return c
 }

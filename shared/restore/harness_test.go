@@ -5,27 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backup"
-	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/dataverse"
 	"github.com/cloudbackup-d365/cloudbackup/shared/messaging"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
+	"github.com/cloudbackup-d365/cloudbackup/testkit/inproc"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/pump"
 )
 
@@ -37,13 +31,14 @@ type dir struct {
 	envs    map[string]*dataversesim.Env
 	clients map[string][]*dataverse.Client
 	mu      sync.Mutex
-	ids     int // identities per environment
+	ids     int      // identities per environment
+	include []string // tables backed up (empty: all)
 }
 
 func (d *dir) ListEnvironments(context.Context) ([]backup.Environment, error) {
 	var out []backup.Environment
 	for id, e := range d.envs {
-		out = append(out, backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true}})
+		out = append(out, backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true, Include: d.include}})
 	}
 	return out, nil
 }
@@ -53,7 +48,7 @@ func (d *dir) GetEnvironment(_ context.Context, id string) (backup.Environment, 
 	if e == nil {
 		return backup.Environment{}, fmt.Errorf("no environment %s", id)
 	}
-	return backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true}}, nil
+	return backup.Environment{ID: id, URL: e.URL(), Policy: backup.Policy{Enabled: true, Include: d.include}}, nil
 }
 
 // Clients serves both engines: their Directory interfaces share this shape.
@@ -82,19 +77,7 @@ func (d *dir) Clients(_ context.Context, id string) ([]*dataverse.Client, error)
 
 // simClient is a client of the simulated environment at url acting as app,
 // through rt (default: a transport that trusts the simulator's CA).
-func simClient(sim *dataversesim.Server, url string, app dataversesim.AppClient, rt http.RoundTripper) (*dataverse.Client, error) {
-	cred, err := azidentity.NewClientSecretCredential(sim.TenantID(), app.ClientID, app.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: sim.AuthorityHost}, Transport: sim.Client()},
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if rt == nil {
-		return dataverse.NewClient(url, cred, &dataverse.ClientOptions{ExtraCA: sim.CAPEM()})
-	}
-	return dataverse.NewClient(url, cred, &dataverse.ClientOptions{Transport: rt})
-}
+var simClient = inproc.SimClient
 
 type fixture struct {
 	t      *testing.T
@@ -103,7 +86,7 @@ type fixture struct {
 	envID  string
 	second string
 	dir    *dir
-	blobs  backupformat.Blobs
+	blobs  blobstore.Store
 	sender *messaging.MemorySender
 	bk     *backup.Engine
 	st     *runstate.Store
@@ -116,6 +99,9 @@ type fixtureOptions struct {
 	sim        dataversesim.Options
 	identities int
 	restore    restore.Options
+	// include limits the backups to these tables (a standard-shaped
+	// organization has hundreds).
+	include []string
 }
 
 func newFixture(t *testing.T, o fixtureOptions) *fixture {
@@ -131,28 +117,15 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	suffix := fmt.Sprintf("%d%s", time.Now().UnixNano()%1e9, sanitize(t.Name()))
 	f := &fixture{t: t, sim: sim, demo: sim.Demo(), envID: "d" + suffix, second: "s" + suffix}
 	f.dir = &dir{sim: sim, envs: map[string]*dataversesim.Env{f.envID: sim.Demo(), f.second: sim.Env("second")},
-		clients: map[string][]*dataverse.Client{}, ids: o.identities}
-	ctx := context.Background()
-	tables, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+		clients: map[string][]*dataverse.Client{}, ids: o.identities, include: o.include}
+	stores, err := inproc.OpenStores(context.Background(), az.ConnectionString())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.st, err = runstate.Open(ctx, tables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := azblob.NewClientFromConnectionString(az.ConnectionString(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.blobs = backupformat.NewAzureBlobs(bc)
+	f.st, f.blobs, f.store = stores.Runs, stores.Blobs, stores.Jobs
 	f.sender = messaging.NewMemorySender()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f.bk = backup.New(f.dir, f.st, f.blobs, f.sender, backup.Options{Log: log})
-	f.store, err = restore.OpenStore(ctx, tables)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f.ropts = o.restore
 	f.ropts.Log = log
 	f.rs = restore.New(f.dir, f.store, f.blobs, f.sender, f.ropts)
@@ -197,18 +170,11 @@ type pending struct {
 // the pump with that message and the rest left undelivered (a crash).
 func (f *fixture) pump(ctx context.Context, stop func(queue string, err error) bool) []pending {
 	f.t.Helper()
-	restoreStep := func(ctx context.Context, _ string, body []byte, n int) error {
-		m, err := restore.DecodeMessage(body)
-		if err != nil {
-			return err
-		}
-		return f.rs.Handle(ctx, m, n)
-	}
 	var o pump.Options
 	if stop != nil {
 		o.After = func(d pump.Delivery) bool { return stop(d.Queue, d.Err) }
 	}
-	res, err := pump.Run(ctx, f.sender, pump.Handlers{}.On(f.bk.Handle, backup.Queues()...).On(restoreStep, messaging.QueueRestore), o)
+	res, err := pump.Run(ctx, f.sender, inproc.Handlers(f.bk, f.rs), o)
 	if err != nil {
 		f.t.Fatalf("pump: %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 )
 
 // Container holds restore requests and chunks (working data of restore
@@ -19,16 +19,16 @@ func chunkBlob(job string, n int) string { return fmt.Sprintf("jobs/%s/chunk-%06
 // requestBlob holds the job's Request.
 func requestBlob(job string) string { return "jobs/" + job + "/request.json" }
 
-func putJSON(ctx context.Context, b backupformat.Blobs, name string, v any) error {
+func putJSON(ctx context.Context, b blobstore.Store, name string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
-	_, err = b.Put(ctx, Container, name, bytes.NewReader(data), &backupformat.PutOptions{ContentType: "application/json"})
+	_, err = b.Put(ctx, Container, name, bytes.NewReader(data), &blobstore.PutOptions{ContentType: "application/json"})
 	return err
 }
 
-func getJSON(ctx context.Context, b backupformat.Blobs, name string, v any) error {
+func getJSON(ctx context.Context, b blobstore.Store, name string, v any) error {
 	rc, err := b.Get(ctx, Container, name)
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func (m *metadata) Tables(context.Context) (map[string]plan.TableInfo, error) {
 
 func (m *metadata) has(table string) bool { _, ok := m.defs[table]; return ok }
 
-// Table loads a table's columns and lookups (once).
+// Table loads a table's columns and relationships (once, in one request).
 func (m *metadata) Table(ctx context.Context, name string) (*plan.TableSchema, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -57,39 +57,40 @@ func (m *metadata) Table(ctx context.Context, name string) (*plan.TableSchema, e
 		return nil, fmt.Errorf("the target environment has no table %s", name)
 	}
 	t := &plan.TableSchema{TableInfo: d, Columns: map[string]plan.Column{}, Navigations: map[string]map[string]string{}}
-	var attrs []dataverse.AttributeDefinition
-	err := m.reads.retry(ctx, func() (err error) { attrs, _, err = m.c.Attributes(ctx, name); return err })
+	var md dataverse.TableMetadata
+	err := m.reads.retry(ctx, func() (err error) { md, err = m.c.TableMetadata(ctx, name); return err })
 	if err != nil {
-		return nil, fmt.Errorf("attributes of %s: %w", name, err)
+		return nil, fmt.Errorf("metadata of %s: %w", name, err)
 	}
-	for _, a := range attrs {
-		t.Columns[a.LogicalName] = plan.Column{Name: a.LogicalName, Create: a.IsValidForCreate, Update: a.IsValidForUpdate,
-			Derived: a.AttributeOf != nil && *a.AttributeOf != "", Targets: a.Targets,
+	for _, a := range md.Attributes {
+		col := plan.Column{Name: a.LogicalName, Create: a.IsValidForCreate, Update: a.IsValidForUpdate,
+			Derived: a.AttributeOf != nil && *a.AttributeOf != "", Targets: a.Targets, Type: a.AttributeType,
 			File: a.IsFile() || a.IsImage() || a.AttributeType == "File" || a.AttributeType == "Image"}
+		if a.AttributeOf != nil {
+			col.Of = *a.AttributeOf
+		}
+		if a.SourceType != nil {
+			col.SourceType = *a.SourceType
+		}
+		t.Columns[a.LogicalName] = col
 	}
-	if !d.IsIntersect {
-		var raw json.RawMessage
-		err := m.reads.retry(ctx, func() (err error) { raw, err = m.c.MetadataValue(ctx, name, "ManyToOneRelationships"); return err })
-		if err != nil {
-			return nil, fmt.Errorf("relationships of %s: %w", name, err)
+	for _, r := range md.ManyToOne {
+		if t.Navigations[r.ReferencingAttribute] == nil {
+			t.Navigations[r.ReferencingAttribute] = map[string]string{}
 		}
-		var rels []struct {
-			ReferencingAttribute                    string
-			ReferencedEntity                        string
-			ReferencingEntityNavigationPropertyName string
-		}
-		if err := json.Unmarshal(raw, &rels); err != nil {
-			return nil, fmt.Errorf("relationships of %s: %w", name, err)
-		}
-		for _, r := range rels {
-			if t.Navigations[r.ReferencingAttribute] == nil {
-				t.Navigations[r.ReferencingAttribute] = map[string]string{}
-			}
-			t.Navigations[r.ReferencingAttribute][r.ReferencedEntity] = r.ReferencingEntityNavigationPropertyName
-		}
+		t.Navigations[r.ReferencingAttribute][r.ReferencedEntity] = r.ReferencingEntityNavigationPropertyName
+		t.ManyToOne = append(t.ManyToOne, relationship(r))
+	}
+	for _, r := range md.OneToMany {
+		t.OneToMany = append(t.OneToMany, relationship(r))
 	}
 	m.tables[name] = t
 	return t, nil
+}
+
+func relationship(r dataverse.OneToManyRelationship) plan.Relationship {
+	return plan.Relationship{Name: r.SchemaName, Referenced: r.ReferencedEntity, Referencing: r.ReferencingEntity, Attribute: r.ReferencingAttribute,
+		Navigation: r.ReferencingEntityNavigationPropertyName, Collection: r.ReferencedEntityNavigationPropertyName, Delete: r.CascadeConfiguration.Delete}
 }
 
 // ManyToMany returns the N:N relationships of the given tables, reading

@@ -95,6 +95,8 @@ func (e *Engine) planStep(ctx context.Context, j *Job, delivery int) error {
 		x.Phases, x.Chunks, x.NextChunk = pl.Phases, len(pl.Chunks), 1
 		x.Counts.Unmapped = len(unm)
 		x.Unmapped = unm[:min(len(unm), 100)]
+		x.Counts.NotWritable = len(pl.NotWritable)
+		x.NotWritable = pl.NotWritable[:min(len(pl.NotWritable), 200)]
 		x.Notes = notes
 		x.Status = StatusRunning
 		x.Throttled += int(reads.throttled.Load() + target.Throttled())
@@ -145,7 +147,7 @@ func planResults(pl *plan.Plan, dryRun bool) []Result {
 	rows := make([]Result, 0, len(pl.Predictions))
 	for _, p := range pl.Predictions {
 		r := Result{Key: p.Key, Kind: p.Kind, Table: p.Table, Source: p.Source, ID: p.Target, Predict: p.Action,
-			Reason: p.Reason, Message: p.Message, Warnings: p.Warnings, Diff: p.Diff}
+			Reason: p.Reason, Message: p.Message, Warnings: p.Warnings, Diff: p.Diff, Cascade: p.Cascade}
 		switch {
 		case p.Planned:
 			r.Status = planned

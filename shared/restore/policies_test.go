@@ -2,6 +2,7 @@ package restore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,6 +59,14 @@ func TestFieldLevelRestore(t *testing.T) {
 	}
 	if strings.Join(fields, ",") != "name,telephone1" {
 		t.Errorf("diff fields %v, want name,telephone1", fields)
+	}
+	// A column the table does not have is refused at the start, by name
+	// (otherwise nothing of it would be restored, without a word).
+	_, err := f.rs.Start(ctx, restore.Request{Environment: f.envID, Policy: plan.PolicyOverwrite,
+		Scope: plan.Scope{Records: map[string][]string{"account": {id}}, Fields: map[string][]string{"account": {"name", "telephone9"}}}})
+	var ve *restore.ValidationError
+	if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Field != "scope.fields.account[1]" || !strings.Contains(ve.Errors[0].Message, "telephone9") {
+		t.Errorf("unknown field: %v, want a ValidationError naming scope.fields.account[1] and telephone9", err)
 	}
 }
 
@@ -163,7 +172,8 @@ func TestDryRunPredictsRealRun(t *testing.T) {
 	if j.Status != restore.StatusSucceeded {
 		t.Fatalf("real run %s: %s %v", j.Status, j.Error, failures(real))
 	}
-	want := map[plan.Action]string{plan.ActionCreate: restore.ResCreated, plan.ActionUpdate: restore.ResUpdated, plan.ActionSkip: restore.ResSkipped, plan.ActionConflict: restore.ResConflict, plan.ActionAssociate: restore.ResCreated}
+	want := map[plan.Action]string{plan.ActionCreate: restore.ResCreated, plan.ActionUpdate: restore.ResUpdated, plan.ActionSkip: restore.ResSkipped, plan.ActionConflict: restore.ResConflict, plan.ActionAssociate: restore.ResCreated,
+		plan.ActionRelink: restore.ResDone}
 	r := byKey(real)
 	mismatch := 0
 	for k, pr := range p {
@@ -174,7 +184,8 @@ func TestDryRunPredictsRealRun(t *testing.T) {
 			}
 		}
 	}
-	if len(p) != len(r) || dj.Counts.Created != j.Counts.Created || dj.Counts.Updated != j.Counts.Updated {
+	if len(p) != len(r) || dj.Counts.Created != j.Counts.Created || dj.Counts.Updated != j.Counts.Updated || dj.Counts.Relinked != j.Counts.Relinked ||
+		dj.Counts.CascadeRestored != j.Counts.CascadeRestored || dj.Counts.NotWritable != j.Counts.NotWritable {
 		t.Errorf("dry run %d lines %+v, real run %d lines %+v", len(p), dj.Counts, len(r), j.Counts)
 	}
 	if j.Counts.Created < len(keys) || j.Counts.Updated < 1 {

@@ -13,7 +13,8 @@ import (
 )
 
 // RecordResult is one line of a job's report: a record (with the outcome of
-// its later steps folded in) or an N:N association.
+// its later steps folded in), an N:N association, or a relink of a
+// surviving record (Diff: the lookups re-pointed).
 type RecordResult struct {
 	Kind   plan.Kind `json:"kind"` // record or association
 	Table  string    `json:"table"`
@@ -31,6 +32,9 @@ type RecordResult struct {
 	Files    int              `json:"files,omitempty"`
 	// Steps lists the later operations and their status (patch, file, state).
 	Steps []string `json:"steps,omitempty"`
+	// Cascade: the Cascade relationship a created record came back
+	// through with its restored parent.
+	Cascade string `json:"cascade,omitempty"`
 }
 
 // Report aggregates a job's result rows into one line per record and association.
@@ -40,13 +44,13 @@ func (e *Engine) Report(ctx context.Context, id string) ([]RecordResult, error) 
 	var later []Result
 	err := e.store.Results(ctx, id, "", func(r Result) error {
 		switch r.Kind {
-		case plan.KindAssociation:
-			assoc = append(assoc, RecordResult{Kind: plan.KindAssociation, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict,
-				Status: r.Status, Reason: r.Reason, Code: r.Code, Message: r.Message})
+		case plan.KindAssociation, plan.KindRelink:
+			assoc = append(assoc, RecordResult{Kind: r.Kind, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict,
+				Status: r.Status, Reason: r.Reason, Code: r.Code, Message: r.Message, Diff: r.Diff})
 		case plan.KindRecord:
 			k := r.Table + "|" + r.Source
 			byRec[k] = &RecordResult{Kind: plan.KindRecord, Table: r.Table, Source: r.Source, ID: r.ID, Action: r.Predict, Status: r.Status,
-				Reason: r.Reason, Code: r.Code, Message: r.Message, Warnings: r.Warnings, Diff: r.Diff}
+				Reason: r.Reason, Code: r.Code, Message: r.Message, Warnings: r.Warnings, Diff: r.Diff, Cascade: r.Cascade}
 		default:
 			later = append(later, r)
 		}
@@ -83,7 +87,12 @@ func (e *Engine) Report(ctx context.Context, id string) ([]RecordResult, error) 
 	for _, k := range keys {
 		out = append(out, *byRec[k])
 	}
-	sort.SliceStable(assoc, func(i, j int) bool { return assoc[i].Table+assoc[i].Source < assoc[j].Table+assoc[j].Source })
+	sort.SliceStable(assoc, func(i, j int) bool {
+		if assoc[i].Kind != assoc[j].Kind {
+			return assoc[i].Kind < assoc[j].Kind
+		}
+		return assoc[i].Table+assoc[i].Source < assoc[j].Table+assoc[j].Source
+	})
 	return append(out, assoc...), nil
 }
 

@@ -49,6 +49,10 @@ type JobOptions struct {
 	Files *bool `json:"files,omitempty"`
 	// Associations restores N:N links (default true).
 	Associations *bool `json:"associations,omitempty"`
+	// Relink re-points the lookups of surviving records that the delete
+	// of a restored record cleared, where still null and the survivor is
+	// otherwise unchanged since the backup (default true).
+	Relink *bool `json:"relink,omitempty"`
 }
 
 func on(b *bool) bool { return b == nil || *b }
@@ -58,7 +62,7 @@ func (r *Request) planRequest(job string, chunkSize int) plan.Request {
 	o := r.Options
 	return plan.Request{Job: job, Run: r.Run, Policy: r.Policy, Scope: r.Scope, Mapping: r.Mapping, ChunkSize: chunkSize,
 		Options: plan.Options{KeepCreatedOn: on(o.KeepCreatedOn), Owner: on(o.Owner), State: on(o.State), Notes: on(o.Notes),
-			Files: on(o.Files), Associations: on(o.Associations)}}
+			Files: on(o.Files), Associations: on(o.Associations), Relink: on(o.Relink)}}
 }
 
 var reID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
@@ -139,9 +143,9 @@ func (r *Request) Normalize() error {
 		}
 	}
 	for t, cols := range r.Scope.Fields {
-		for _, c := range cols {
+		for i, c := range cols {
 			if !reName.MatchString(c) {
-				add("scope.fields."+t, fmt.Sprintf("%q is not a column name", c))
+				add(fmt.Sprintf("scope.fields.%s[%d]", t, i), fmt.Sprintf("%q is not a column name", c))
 			}
 		}
 	}

@@ -71,6 +71,10 @@ type Job struct {
 	Counts    Counts `json:"counts"`
 	// Unmapped lists references that could not be mapped (first 100).
 	Unmapped []plan.Unmapped `json:"unmapped,omitempty"`
+	// NotWritable lists, by table and column, the backed-up values the job
+	// cannot write, with the reason (first 200; Counts.NotWritable counts
+	// them all).
+	NotWritable []plan.NotWritable `json:"notWritable,omitempty"`
 	// Notes are job-level findings (e.g. tables of the scope not in the run).
 	Notes []string `json:"notes,omitempty"`
 	etag  tablestore.ETag
@@ -87,6 +91,17 @@ type Counts struct {
 	Associations int `json:"associations"`
 	Files        int `json:"files"`
 	Unmapped     int `json:"unmapped"`
+	// CascadeRestored counts the records created whose parent, also
+	// created by the job, had taken them with it when deleted (a Cascade
+	// relationship: an account's contacts, notes, activities).
+	CascadeRestored int `json:"cascadeRestored"`
+	// Relinked counts the lookups of surviving records re-pointed at a
+	// restored record (cleared by its delete through a RemoveLink
+	// relationship): one per survivor and column.
+	Relinked int `json:"relinked"`
+	// NotWritable counts the (table, column) pairs with backed-up values
+	// the job cannot write (Job.NotWritable lists them).
+	NotWritable int `json:"notWritable"`
 }
 
 // Result statuses of an operation.
@@ -122,6 +137,9 @@ type Result struct {
 	Warnings []string         `json:"warnings,omitempty"`
 	Diff     []plan.FieldDiff `json:"diff,omitempty"`
 	Attempts int              `json:"attempts,omitempty"`
+	// Cascade names the Cascade relationship a created record came back
+	// through with its parent (plan.Prediction.Cascade).
+	Cascade string `json:"cascade,omitempty"`
 }
 
 // Store keeps jobs and results in Table Storage (tablestore): a job is a

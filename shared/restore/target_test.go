@@ -54,7 +54,9 @@ func simTarget(t *testing.T, o restore.TargetOptions) (*restore.DataverseTarget,
 		t.Fatal(err)
 	}
 	f := plantest.Facts{Table: "account", IDs: e.IDs("account")[:10], KeyTable: "systemuser", KeyColumn: "domainname",
-		RelationshipOf: "account", Intersect: "cr1_account_cr1_project"}
+		RelationshipOf: "account", Intersect: "cr1_account_cr1_project",
+		// account.md: contact_customer_accounts is parental (Delete Cascade).
+		Cascade: &plan.Relationship{Referenced: "account", Referencing: "contact", Attribute: "parentcustomerid", Delete: plan.DeleteCascade}}
 	for _, id := range e.IDs("systemuser") {
 		if row, _ := e.Get("systemuser", id); row["domainname"] != nil {
 			f.KeyID, f.KeyValue = id, row["domainname"].(string)

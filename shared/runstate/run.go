@@ -33,17 +33,17 @@ const (
 
 // Run is one backup of one environment.
 type Run struct {
-	Environment string    `json:"environment"`
-	ID          string    `json:"id"`
-	Status      string    `json:"status"`
-	Kind        string    `json:"kind,omitempty"` // full | incremental (decided at scan)
-	Trigger     string    `json:"trigger"`
+	Environment string `json:"environment"`
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Kind        string `json:"kind,omitempty"` // full | incremental (decided at scan)
+	Trigger     string `json:"trigger"`
 	// FullRequested: the run was asked to read every table in full
 	// (on demand, {"full": true}), whatever the policy says.
 	FullRequested bool      `json:"fullRequested,omitempty"`
 	CreatedAt     time.Time `json:"createdAt"`
-	StartedAt   time.Time `json:"startedAt,omitzero"`
-	FinishedAt  time.Time `json:"finishedAt,omitzero"`
+	StartedAt     time.Time `json:"startedAt,omitzero"`
+	FinishedAt    time.Time `json:"finishedAt,omitzero"`
 	// BaseRun is the previous finished run the incremental builds on.
 	BaseRun string `json:"baseRun,omitempty"`
 	// Concurrency is the current number of tables extracted at once

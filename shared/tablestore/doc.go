@@ -14,9 +14,9 @@
 //     ErrConflict, like an insert of an existing key: both mean "re-read and
 //     decide again", and no caller needs to tell them apart.
 //   - Modify is read-modify-write: it re-reads and re-applies the change
-//     after a conflict, waiting with exponential backoff and jitter, and
-//     stops when ctx is cancelled. It wraps the interface, so no store keeps
-//     its own retry loop.
+//     after a conflict, waiting with shared/retry's backoff (exponential,
+//     full jitter), and stops when ctx is cancelled. It wraps the
+//     interface, so no store keeps its own retry loop.
 //   - Docs[T] is the typed view the domain stores use (encoding/json).
 //
 // One entity encoding, one size rule (encode.go): the document is stored as

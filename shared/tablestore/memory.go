@@ -151,69 +151,60 @@ func (m *Memory) Delete(ctx context.Context, pk, rk string, ifMatch ETag) error 
 	return nil
 }
 
-// List implements Store. It yields from a snapshot of the partition's keys
-// taken when the loop starts, reading each entity as it goes (like pages,
-// a concurrent write may or may not be seen).
-// ListAll implements Store.
+// ListAll implements Store, like List over every partition.
 func (m *Memory) ListAll(ctx context.Context) iter.Seq2[Entity, error] {
 	return func(yield func(Entity, error) bool) {
-		m.mu.Lock()
-		keys := make([]string, 0, len(m.rows))
-		for k := range m.rows {
-			keys = append(keys, k)
-		}
-		m.mu.Unlock()
-		slices.Sort(keys)
-		for _, k := range keys {
-			if err := ctx.Err(); err != nil {
-				yield(Entity{}, err)
-				return
-			}
-			m.mu.Lock()
-			r, ok := m.rows[k]
-			m.mu.Unlock()
-			if !ok {
-				continue // deleted meanwhile
-			}
-			e, err := m.read(r)
-			if !yield(e, err) || err != nil {
-				return
-			}
-		}
+		m.yieldKeys(ctx, m.keys(func(string) bool { return true }), yield)
 	}
 }
 
+// List implements Store. It yields from a snapshot of the partition's keys
+// taken when the loop starts, reading each entity as it goes (like pages,
+// a concurrent write may or may not be seen).
 func (m *Memory) List(ctx context.Context, pk, prefix string) iter.Seq2[Entity, error] {
 	return func(yield func(Entity, error) bool) {
 		if err := CheckKey(pk); err != nil {
 			yield(Entity{}, fmt.Errorf("list %s: partition %w", m.table, err))
 			return
 		}
-		m.mu.Lock()
-		var keys []string
-		for k := range m.rows {
+		m.yieldKeys(ctx, m.keys(func(k string) bool {
 			p, r, _ := strings.Cut(k, "\x00")
-			if p == pk && strings.HasPrefix(r, prefix) {
-				keys = append(keys, k)
-			}
+			return p == pk && strings.HasPrefix(r, prefix)
+		}), yield)
+	}
+}
+
+// keys returns the sorted row keys that match.
+func (m *Memory) keys(match func(key string) bool) []string {
+	m.mu.Lock()
+	var keys []string
+	for k := range m.rows {
+		if match(k) {
+			keys = append(keys, k)
 		}
+	}
+	m.mu.Unlock()
+	slices.Sort(keys)
+	return keys
+}
+
+// yieldKeys reads and yields the rows of keys in order, skipping those
+// deleted since the keys were taken, until yield or a read says stop.
+func (m *Memory) yieldKeys(ctx context.Context, keys []string, yield func(Entity, error) bool) {
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			yield(Entity{}, err)
+			return
+		}
+		m.mu.Lock()
+		r, ok := m.rows[k]
 		m.mu.Unlock()
-		slices.Sort(keys)
-		for _, k := range keys {
-			if err := ctx.Err(); err != nil {
-				yield(Entity{}, err)
-				return
-			}
-			m.mu.Lock()
-			r, ok := m.rows[k]
-			m.mu.Unlock()
-			if !ok {
-				continue // deleted meanwhile
-			}
-			e, err := m.read(r)
-			if !yield(e, err) || err != nil {
-				return
-			}
+		if !ok {
+			continue // deleted meanwhile
+		}
+		e, err := m.read(r)
+		if !yield(e, err) || err != nil {
+			return
 		}
 	}
 }

@@ -4,44 +4,37 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
+
+	"github.com/cloudbackup-d365/cloudbackup/shared/retry"
 )
 
 // RetryOptions tune how Modify waits after a conflict. Zero values take the
-// defaults documented on each field.
+// defaults documented on each field. The waits are shared/retry's backoff.
 type RetryOptions struct {
 	// MaxAttempts bounds the read-modify-write rounds (default 64: many
 	// writers of one row, such as the tasks of a run finishing together,
 	// get through; a livelock still ends).
 	MaxAttempts int
-	// BaseDelay is the wait after the first conflict (default 5 ms); it
-	// doubles each round up to MaxDelay (default 500 ms). Each wait is
-	// drawn between half and all of that (jitter), so writers that
-	// collided do not collide again in step.
+	// BaseDelay is the backoff ceiling after the first conflict (default
+	// 5 ms); it doubles each round up to MaxDelay (default 500 ms). Each
+	// wait is drawn below the ceiling (retry's full jitter), so writers
+	// that collided do not collide again in step.
 	BaseDelay, MaxDelay time.Duration
 }
 
-func (o RetryOptions) withDefaults() RetryOptions {
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 64
+func (o RetryOptions) policy() retry.Policy {
+	p := retry.Policy{Attempts: o.MaxAttempts, Base: o.BaseDelay, Cap: o.MaxDelay}
+	if p.Attempts <= 0 {
+		p.Attempts = 64
 	}
-	if o.BaseDelay <= 0 {
-		o.BaseDelay = 5 * time.Millisecond
+	if p.Base <= 0 {
+		p.Base = 5 * time.Millisecond
 	}
-	if o.MaxDelay <= 0 {
-		o.MaxDelay = 500 * time.Millisecond
+	if p.Cap <= 0 {
+		p.Cap = 500 * time.Millisecond
 	}
-	return o
-}
-
-// delay is the wait before attempt+1 (attempt counts from 0).
-func (o RetryOptions) delay(attempt int) time.Duration {
-	d := o.MaxDelay
-	if attempt < 30 && o.BaseDelay<<attempt < o.MaxDelay {
-		d = o.BaseDelay << attempt
-	}
-	return d/2 + rand.N(d/2+1)
+	return p
 }
 
 // Modify reads the entity at (pk, rk), lets fn change it, and replaces it
@@ -50,42 +43,49 @@ func (o RetryOptions) delay(attempt int) time.Duration {
 // from a fresh read, so fn must be safe to run more than once and must
 // decide from the entity it is given. fn returning false writes nothing
 // and Modify returns the entity as read; an error from fn is returned as it
-// is. A missing entity is ErrNotFound. Cancelling ctx ends the waits.
+// is. A missing entity is ErrNotFound. Cancelling ctx ends the waits (the
+// error then wraps ctx.Err()).
 func Modify(ctx context.Context, s Store, pk, rk string, fn func(*Entity) (bool, error), o *RetryOptions) (Entity, error) {
 	var opts RetryOptions
 	if o != nil {
 		opts = *o
 	}
-	opts = opts.withDefaults()
-	for attempt := 0; ; attempt++ {
+	p := opts.policy()
+	// Only a lost race on the write is retried: fn's own errors and the
+	// store's other failures end Modify as they are.
+	conflict := false
+	p.Decide = func(error) retry.Decision { return retry.Decision{Retry: conflict} }
+	var out Entity
+	st, err := retry.Do(ctx, p, func() error {
+		conflict = false
 		e, err := s.Get(ctx, pk, rk)
 		if err != nil {
-			return Entity{}, err
+			return err
 		}
 		read := e.ETag
 		write, err := fn(&e)
 		if err != nil || !write {
 			e.ETag = read
-			return e, err
+			out = e
+			return err
 		}
 		e.PartitionKey, e.RowKey = pk, rk
 		etag, err := s.Replace(ctx, e, read)
-		if err == nil {
-			e.ETag = etag
-			return e, nil
+		if err != nil {
+			conflict = errors.Is(err, ErrConflict)
+			return err
 		}
-		if !errors.Is(err, ErrConflict) {
-			return Entity{}, err
-		}
-		if attempt+1 >= opts.MaxAttempts {
-			return Entity{}, fmt.Errorf("modify %s/%s: gave up after %d attempts: %w", pk, rk, opts.MaxAttempts, err)
-		}
-		t := time.NewTimer(opts.delay(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Entity{}, ctx.Err()
-		case <-t.C:
-		}
+		e.ETag = etag
+		out = e
+		return nil
+	})
+	switch {
+	case err == nil:
+		return out, nil
+	case conflict && st.Attempts >= p.Attempts:
+		return Entity{}, fmt.Errorf("modify %s/%s: gave up after %d attempts: %w", pk, rk, st.Attempts, err)
+	case conflict || ctx.Err() != nil:
+		return Entity{}, err
 	}
+	return out, err // fn's error, with the entity as read
 }

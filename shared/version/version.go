@@ -1,6 +1,3 @@
-// Package version holds the build version, set at link time:
-//
-//	go build -ldflags "-X github.com/cloudbackup-d365/cloudbackup/shared/version.Version=v1.2.3"
 package version
 
 // Version is the release or commit the binary was built from.

@@ -106,9 +106,13 @@ func TestEndToEndFullAndIncremental(t *testing.T) {
 	if !sum.Backup.Verified || sum.Backup.Records == 0 || sum.Backup.Files == 0 || sum.Backup.IncrementalRecords == 0 {
 		t.Fatalf("scenario did not hold: %s", b)
 	}
-	// The restore part: deleted records (with notes, attachments, tasks, a
-	// file and an N:N link) back through the API, identical to before.
-	if r := sum.Restore; r == nil || !r.Identical || r.Restored != r.Deleted || r.Deleted < 5 || r.Links == 0 {
+	// The restore part (issue 13's acceptance scenario): accounts deleted
+	// as a user does, Dataverse cascading to their contacts, opportunities,
+	// cases, activities, parties and notes and clearing lookups on records
+	// that stay; the deleted records back through the API and every record
+	// the delete touched, survivors included, as before field by field.
+	if r := sum.Restore; r == nil || !r.Identical || r.Restored != r.Deleted || r.Deleted < 20 || r.Parties == 0 || r.Links == 0 || r.Survivors == 0 ||
+		r.Compared != r.Deleted+r.Parties+r.Survivors || r.CascadeRestored == 0 || r.Relinked == 0 {
 		t.Fatalf("restore part did not hold: %s", b)
 	}
 }

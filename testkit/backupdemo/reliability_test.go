@@ -67,7 +67,7 @@ type restoreJob struct {
 // killed at seeded random moments of a backup run (from the scan on) and
 // of a restore job; the dev host restarts it and redelivers what was in
 // flight. The run is exact and complete; the restore puts every deleted
-// account back exactly once.
+// account (and the notes its delete cascaded to) back exactly once.
 func TestHandlerKilledAtRandomPointsOfRunAndRestore(t *testing.T) {
 	s := start(t, backupdemo.Options{Records: 800, Seed: 41, LockDuration: 2 * time.Second})
 	s.Sim.Demo().SetLatency(20 * time.Millisecond)
@@ -102,14 +102,50 @@ func TestHandlerKilledAtRandomPointsOfRunAndRestore(t *testing.T) {
 	}
 	t.Logf("run survived %d kills", kills)
 
-	// Restore: 25 accounts deleted, restored while the handler is killed.
+	// Restore: 25 accounts deleted as a user deletes them (Dataverse
+	// cascades to their contacts and activities and clears lookups to them;
+	// accounts with orders or invoices refuse the delete, Restrict, so they
+	// are passed over), restored while the handler is killed.
 	e := s.Sim.Demo()
-	victims := e.IDs("account")[:25]
+	var victims []string
+	for _, a := range e.IDs("account") {
+		deleted, _, restrictedBy := e.DeleteEffects("account", a)
+		if restrictedBy != "" {
+			continue
+		}
+		for _, d := range deleted[1:] {
+			if strings.HasPrefix(d, "account/") {
+				t.Fatalf("deleting account %s would cascade to %s: the count below assumes accounts go only when deleted", a, d)
+			}
+		}
+		if victims = append(victims, a); len(victims) == 25 {
+			break
+		}
+	}
+	if len(victims) < 25 {
+		t.Fatalf("only %d accounts can be deleted", len(victims))
+	}
+	// The accounts' notes go with them (Cascade) and come back with them
+	// (options.notes).
+	isVictim := map[string]bool{}
+	for _, v := range victims {
+		isVictim[v] = true
+	}
+	var notes []string
+	for _, id := range e.IDs("annotation") {
+		row, _ := e.Get("annotation", id)
+		if ref, ok := row["objectid"].(dataversesim.Ref); ok && ref.Table == "account" && isVictim[ref.ID] {
+			notes = append(notes, id)
+		}
+	}
 	before := e.Count("account")
 	for _, v := range victims {
 		if err := e.Delete("account", v); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if got := e.Count("account"); got != before-len(victims) {
+		t.Fatalf("%d accounts after deleting %d of %d", got, len(victims), before)
 	}
 	var job restoreJob
 	if st := apiJSON(ctx, t, s, "POST", "/restores", map[string]any{"environment": env, "run": id,
@@ -135,8 +171,8 @@ func TestHandlerKilledAtRandomPointsOfRunAndRestore(t *testing.T) {
 	if rkills == 0 {
 		t.Log("the restore ended before a kill landed (only the run was exercised by kills this time)")
 	}
-	if job.Status != "succeeded" || job.Counts.Created != len(victims) {
-		t.Fatalf("restore: %s created %d (error %q), want succeeded with %d", job.Status, job.Counts.Created, job.Error, len(victims))
+	if job.Status != "succeeded" || job.Counts.Created != len(victims)+len(notes) {
+		t.Fatalf("restore: %s created %d (error %q), want succeeded with %d accounts and their %d notes", job.Status, job.Counts.Created, job.Error, len(victims), len(notes))
 	}
 	if got := e.Count("account"); got != before {
 		t.Errorf("%d accounts after the restore, %d before the deletion", got, before)
@@ -144,6 +180,11 @@ func TestHandlerKilledAtRandomPointsOfRunAndRestore(t *testing.T) {
 	for _, v := range victims {
 		if _, ok := e.Get("account", v); !ok {
 			t.Errorf("account %s not restored", v)
+		}
+	}
+	for _, n := range notes {
+		if _, ok := e.Get("annotation", n); !ok {
+			t.Errorf("note %s of a deleted account not restored", n)
 		}
 	}
 }

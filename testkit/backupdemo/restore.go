@@ -2,287 +2,172 @@ package backupdemo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
-	"sort"
 	"time"
 
-	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // RestoreSummary is the restore member of make demo's summary line.
 type RestoreSummary struct {
-	Deleted   int     `json:"deleted"`
-	Restored  int     `json:"restored"`
+	// Deleted is how many records the delete removed: the accounts and the
+	// project the demo deleted and what cascaded from them, activity
+	// parties aside (Parties).
+	Deleted int `json:"deleted"`
+	// Restored is how many records the restore job created.
+	Restored int `json:"restored"`
+	// Links is how many N:N links the delete removed.
 	Links     int     `json:"links"`
 	Identical bool    `json:"identical"`
 	Seconds   float64 `json:"seconds"`
 	Job       string  `json:"job"`
 	Status    string  `json:"status"`
+	// CascadeRestored, Relinked and NotWritable are the restore job's
+	// counts: records a Cascade delete removed and the job brought back,
+	// lookups a RemoveLink delete cleared on surviving records and the job
+	// set again, and columns it could not write.
+	CascadeRestored int `json:"cascadeRestored"`
+	Relinked        int `json:"relinked"`
+	NotWritable     int `json:"notWritable"`
+	// Parties is how many activity parties went with their activities
+	// (and come back with them: activityparty has no Create message).
+	Parties int `json:"parties"`
+	// Survivors is how many records the delete changed but kept (lookups
+	// cleared, parties marked deleted); Compared how many records the
+	// comparison checked field by field (deleted, parties and survivors).
+	Survivors int `json:"survivors"`
+	Compared  int `json:"compared"`
+	// NotWritableColumns are the columns ("table.column") that differ after
+	// the restore because Dataverse does not let a client set them; the
+	// comparison excludes only these.
+	NotWritableColumns []string `json:"notWritableColumns"`
 }
 
-type rowKey struct{ table, id string }
-
-// victimSet picks n accounts with their contacts, the notes (one with an
-// attachment) and tasks hanging on them, and a project with a file column
-// linked N:N to the first account: the slice of an organization a careless
-// bulk delete takes away.
-func victimSet(e *dataversesim.Env, n int) ([]rowKey, error) {
-	ref := func(row map[string]any, col string) (string, string) {
-		if r, ok := row[col].(dataversesim.Ref); ok {
-			return r.Table, r.ID
-		}
-		return "", ""
-	}
-	contactsOf := map[string][]string{}
-	for _, id := range e.IDs("contact") {
-		row, _ := e.Get("contact", id)
-		if tb, p := ref(row, "parentcustomerid"); tb == "account" {
-			contactsOf[p] = append(contactsOf[p], id)
-		}
-	}
-	// What hangs on each record: notes (with attachment or not) and tasks.
-	notesOn, attachOn, tasksOn := map[string][]string{}, map[string]bool{}, map[string][]string{}
-	for _, id := range e.IDs("annotation") {
-		row, _ := e.Get("annotation", id)
-		_, p := ref(row, "objectid")
-		notesOn[p] = append(notesOn[p], id)
-		if row["documentbody"] != nil {
-			attachOn[p] = true
-		}
-	}
-	for _, id := range e.IDs("task") {
-		row, _ := e.Get("task", id)
-		_, p := ref(row, "regardingobjectid")
-		tasksOn[p] = append(tasksOn[p], id)
-	}
-	family := func(a string) []string { return append([]string{a}, contactsOf[a]...) }
-	has := func(a string, on func(string) bool) bool {
-		for _, r := range family(a) {
-			if on(r) {
-				return true
-			}
-		}
-		return false
-	}
-	withAttachment := func(a string) bool { return has(a, func(r string) bool { return attachOn[r] }) }
-	withTask := func(a string) bool { return has(a, func(r string) bool { return len(tasksOn[r]) > 0 }) }
-
-	// The first account is linked N:N to a project with a file; the others
-	// are chosen so the slice holds a note with an attachment and a task.
-	var accounts []string
-	var project string
-	for _, id := range e.IDs("account") {
-		if len(contactsOf[id]) == 0 {
-			continue
-		}
-		for _, p := range e.Associated("cr1_account_cr1_project", id) {
-			if row, ok := e.Get("cr1_project", p); ok && row["cr1_document"] != nil {
-				project = p
-				break
-			}
-		}
-		if project != "" {
-			accounts = append(accounts, id)
-			break
-		}
-	}
-	gotAttachment := len(accounts) == 1 && withAttachment(accounts[0])
-	gotTask := len(accounts) == 1 && withTask(accounts[0])
-	for _, id := range e.IDs("account") {
-		if len(accounts) == 0 || len(accounts) >= n {
-			break
-		}
-		if id == accounts[0] || len(contactsOf[id]) == 0 {
-			continue
-		}
-		a, t := withAttachment(id), withTask(id)
-		missing := n - len(accounts)
-		if (!gotAttachment && !a || !gotTask && !t) && missing <= btoi(!gotAttachment)+btoi(!gotTask) && !(a && t) {
-			continue // keep the last places for what the slice still lacks
-		}
-		accounts = append(accounts, id)
-		gotAttachment, gotTask = gotAttachment || a, gotTask || t
-	}
-	if len(accounts) < n {
-		return nil, fmt.Errorf("the demo organization has only %d fitting accounts (with contacts, a project with a file, notes with attachments, tasks); seed more records", len(accounts))
-	}
-	parents := map[string]bool{}
-	var out []rowKey
-	for _, a := range accounts {
-		out = append(out, rowKey{"account", a})
-		parents[a] = true
-		for _, c := range contactsOf[a] {
-			out = append(out, rowKey{"contact", c})
-			parents[c] = true
-		}
-	}
-	out = append(out, rowKey{"cr1_project", project})
-	attachments, tasks := 0, 0
-	for p := range parents {
-		for _, id := range notesOn[p] {
-			out = append(out, rowKey{"annotation", id})
-			if attachOn[p] {
-				row, _ := e.Get("annotation", id)
-				if row["documentbody"] != nil {
-					attachments++
-				}
-			}
-		}
-		for _, id := range tasksOn[p] {
-			out = append(out, rowKey{"task", id})
-			tasks++
-		}
-	}
-	if attachments == 0 || tasks == 0 {
-		return nil, fmt.Errorf("the chosen accounts have %d notes with attachments and %d tasks; the demo needs both", attachments, tasks)
-	}
-	return out, nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// snapshot is what the victims look like in the simulator: their fields
-// (without the columns any write changes), N:N links and file contents.
-type snapshot struct {
-	rows  map[rowKey]map[string]any
-	links map[string][]string
-	files map[rowKey]string
-}
-
-// volatile columns change on any write or are set by the restore itself.
-var volatile = map[string]bool{"@version": true, "modifiedon": true, "modifiedby": true, "createdby": true, "versionnumber": true, "overriddencreatedon": true}
-
-func takeSnapshot(e *dataversesim.Env, keys []rowKey) snapshot {
-	s := snapshot{rows: map[rowKey]map[string]any{}, links: map[string][]string{}, files: map[rowKey]string{}}
-	for _, k := range keys {
-		row, ok := e.Get(k.table, k.id)
-		if !ok {
-			continue
-		}
-		clean := map[string]any{}
-		for col, v := range row {
-			if volatile[col] || col == "cr1_document" || col == "cr1_imageid" {
-				continue // file ids are compared by content below
-			}
-			if t, ok := v.(time.Time); ok {
-				v = t.UTC().Truncate(time.Second)
-			}
-			clean[col] = v
-		}
-		s.rows[k] = clean
-		if k.table == "account" {
-			l := e.Associated("cr1_account_cr1_project", k.id)
-			sort.Strings(l)
-			s.links[k.id] = l
-		}
-		if fid, ok := row["cr1_document"].(string); ok {
-			name, _, data, _ := e.File(fid)
-			s.files[k] = name + ":" + string(data)
-		}
-	}
-	return s
-}
-
-// diff lists every difference between want and the simulator now.
-func diff(e *dataversesim.Env, want snapshot) []string {
-	var keys []rowKey
-	for k := range want.rows {
-		keys = append(keys, k)
-	}
-	now := takeSnapshot(e, keys)
-	var out []string
-	for k, w := range want.rows {
-		g, ok := now.rows[k]
-		if !ok {
-			out = append(out, fmt.Sprintf("%s %s missing", k.table, k.id))
-			continue
-		}
-		for col, wv := range w {
-			if !reflect.DeepEqual(wv, g[col]) {
-				out = append(out, fmt.Sprintf("%s %s.%s = %v, want %v", k.table, k.id, col, g[col], wv))
-			}
-		}
-		for col := range g {
-			if _, ok := w[col]; !ok {
-				out = append(out, fmt.Sprintf("%s %s.%s present, want absent", k.table, k.id, col))
-			}
-		}
-	}
-	for a, l := range want.links {
-		if !reflect.DeepEqual(l, now.links[a]) {
-			out = append(out, fmt.Sprintf("account %s N:N links %v, want %v", a, now.links[a], l))
-		}
-	}
-	for k, f := range want.files {
-		if now.files[k] != f {
-			out = append(out, fmt.Sprintf("%s %s file differs", k.table, k.id))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// RestoreDeleted is make demo's restore part: delete a slice of the
-// organization in the simulator (accounts with contacts, notes with
-// attachments, tasks, a project with a file and its N:N link), restore the
-// deleted records of run through the HTTP API, and compare the simulator
-// with its state before the deletion.
+// RestoreDeleted is make demo's restore part, issue 13's acceptance
+// scenario: delete accounts as a user does (the anchor account with its
+// contacts, child account, won opportunity, resolved case, emails and
+// appointment; a project with a file and its N:N link), letting the
+// simulator cascade; preview the restore of the deleted records of run
+// (dry run), then run it, both through the HTTP API; compare every record
+// the delete touched, survivors included, with its state before the
+// delete. The job must do what its dry run predicted.
 func (s *Stack) RestoreDeleted(ctx context.Context, env, run string) (RestoreSummary, error) {
 	var sum RestoreSummary
 	e := s.Sim.Demo()
-	keys, err := victimSet(e, 3)
+	d, err := planDeletion(e)
 	if err != nil {
 		return sum, err
 	}
-	before := takeSnapshot(e, keys)
-	for _, l := range before.links {
-		sum.Links += len(l)
-	}
-	for _, k := range keys {
-		if err := e.Delete(k.table, k.id); err != nil {
-			return sum, fmt.Errorf("delete %s %s: %w", k.table, k.id, err)
-		}
-	}
-	sum.Deleted = len(keys)
-	s.logf("deleted %d records in the simulator (accounts, contacts, notes with attachments, tasks, a project with a file; %d N:N links)", sum.Deleted, sum.Links)
-
-	start := time.Now()
-	var job restore.Job
-	req := restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}}
-	if _, err := s.call(ctx, http.MethodPost, "/restores", req, &job); err != nil {
+	before := takeSnapshot(e, d)
+	if sum.Links, err = d.apply(e, before); err != nil {
 		return sum, err
 	}
-	sum.Job = job.ID
-	s.logf("restore %s started: deleted records of run %s", job.ID, run)
+	sum.Parties = d.count("activityparty")
+	sum.Deleted, sum.Survivors = len(d.deleted)-sum.Parties, len(d.survivors)
+	s.logf("deleted %d accounts and a project: %d records went (%d contacts, %d opportunities, %d cases, %d activities with %d parties, %d notes), %d N:N links; %d records changed and stayed (lookups cleared, parties marked deleted)",
+		d.count("account"), sum.Deleted, d.count("contact"), d.count("opportunity"), d.count("incident"),
+		d.count("email")+d.count("appointment")+d.count("phonecall")+d.count("letter")+d.count("fax")+d.count("task"), sum.Parties, d.count("annotation"), sum.Links, sum.Survivors)
+
+	// The dry run first: what the job will create, relink and not write.
+	req := restore.Request{Environment: env, Run: run, Scope: plan.Scope{Deleted: true}}
+	preview := req
+	preview.DryRun = true
+	dry, _, err := s.runRestore(ctx, preview)
+	if err != nil {
+		return sum, err
+	}
+	s.logf("dry run %s %s: %d to create (%d cascade), %d lookups to relink, %d columns not writable",
+		dry.ID, dry.Status, dry.Counts.Created, dry.Counts.CascadeRestored, dry.Counts.Relinked, dry.Counts.NotWritable)
+
+	start := time.Now()
+	job, unwritten, err := s.runRestore(ctx, req)
+	sum.Job, sum.Status = job.ID, job.Status
+	if err != nil {
+		return sum, err
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	sum.Restored = job.Counts.Created
+	sum.CascadeRestored, sum.Relinked, sum.NotWritable = job.Counts.CascadeRestored, job.Counts.Relinked, job.Counts.NotWritable
+
+	c := compareWith(e, before, unwritten)
+	sum.Compared = c.compared
+	sum.NotWritableColumns = c.columnsNotWritable()
+	sum.Identical = len(c.differences) == 0 && job.Status == restore.StatusSucceeded
+	s.logf("restore %s %s in %.1f s: %d created (%d cascade), %d updated, %d relinked, %d skipped, %d failed, %d links, %d columns not writable",
+		job.ID, job.Status, sum.Seconds, job.Counts.Created, sum.CascadeRestored, job.Counts.Updated, sum.Relinked, job.Counts.Skipped, job.Counts.Failed, job.Counts.Associations, sum.NotWritable)
+	s.logf("compared %d records (%d deleted, %d parties, %d survivors) and %d N:N links field by field: %d differences %v",
+		c.compared, sum.Deleted, sum.Parties, sum.Survivors, c.links, len(c.differences), first(c.differences, 10))
+	for _, col := range sum.NotWritableColumns {
+		s.logf("  not writable, excluded: %s differs in %d records (%s)", col, c.notWritable[col], c.reasons[col])
+	}
+	for _, col := range sortedKeys(c.setByRestore) {
+		s.logf("  set by the restore: %s in %d records (createdon is kept through it)", col, c.setByRestore[col])
+	}
+	if c.newPartyIDs > 0 {
+		s.logf("  %d activity parties are back with ids Dataverse gave them (written with their activity), matched by role, party and address", c.newPartyIDs)
+	}
+	if job.Status != restore.StatusSucceeded {
+		return sum, fmt.Errorf("restore %s ended %s: %s%s", job.ID, job.Status, job.Error, s.failures(ctx, job.ID))
+	}
+	if p, j := [3]int{dry.Counts.Created, dry.Counts.CascadeRestored, dry.Counts.Relinked}, [3]int{job.Counts.Created, job.Counts.CascadeRestored, job.Counts.Relinked}; p != j {
+		sum.Identical = false
+		return sum, fmt.Errorf("the dry run %s predicted %d created, %d cascade, %d relinked; the job %s did %d, %d, %d", dry.ID, p[0], p[1], p[2], job.ID, j[0], j[1], j[2])
+	}
+	return sum, nil
+}
+
+// failures describes the first failed records of a job's report.
+func (s *API) failures(ctx context.Context, job string) string {
+	var rep struct {
+		Records []restore.RecordResult `json:"records"`
+	}
+	if _, err := s.call(ctx, http.MethodGet, "/restores/"+job+"/report.json", nil, &rep); err != nil {
+		return " (report: " + err.Error() + ")"
+	}
+	var out []string
+	n := 0
+	for _, r := range rep.Records {
+		if r.Status == restore.ResFailed {
+			if n++; len(out) < 5 {
+				out = append(out, fmt.Sprintf("%s %s %s: %s %s", r.Kind, r.Table, r.Source, r.Code, r.Message))
+			}
+		}
+	}
+	return fmt.Sprintf(" %d failed %v", n, out)
+}
+
+// runRestore starts a restore job through the API and waits for its end. It
+// returns the job and the columns it lists as not writable.
+func (s *API) runRestore(ctx context.Context, req restore.Request) (restore.Job, listed, error) {
+	var job restore.Job
+	if _, err := s.call(ctx, http.MethodPost, "/restores", req, &job); err != nil {
+		return job, nil, err
+	}
+	what := "restore"
+	if req.DryRun {
+		what = "dry run"
+	}
+	s.logf("%s %s started: deleted records of run %s", what, job.ID, req.Run)
 	for !restore.Terminal(job.Status) {
 		select {
 		case <-ctx.Done():
-			return sum, fmt.Errorf("waiting for restore %s (%s): %w", job.ID, job.Status, ctx.Err())
+			return job, nil, fmt.Errorf("waiting for restore %s (%s): %w", job.ID, job.Status, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 		if _, err := s.call(ctx, http.MethodGet, "/restores/"+job.ID, nil, &job); err != nil {
-			return sum, err
+			return job, nil, err
 		}
 	}
-	sum.Seconds = time.Since(start).Seconds()
-	sum.Status = job.Status
-	sum.Restored = job.Counts.Created
-	diffs := diff(e, before)
-	sum.Identical = len(diffs) == 0 && job.Status == restore.StatusSucceeded
-	s.logf("restore %s %s in %.1f s: %d created, %d updated, %d skipped, %d failed, %d links; %d differences from before the deletion %v",
-		job.ID, job.Status, sum.Seconds, job.Counts.Created, job.Counts.Updated, job.Counts.Skipped, job.Counts.Failed, job.Counts.Associations, len(diffs), first(diffs, 5))
-	if job.Status != restore.StatusSucceeded {
-		return sum, errors.New("restore " + job.ID + " ended " + job.Status + ": " + job.Error)
+	l := listed{}
+	for _, n := range job.NotWritable {
+		l[n.Table+"."+n.Column] = n.Reason
 	}
-	return sum, nil
+	if len(job.NotWritable) < job.Counts.NotWritable {
+		// The job keeps the first 200; a column beyond them that differs
+		// is reported as a difference, never passed over.
+		s.logf("restore %s lists %d of the %d columns it could not write", job.ID, len(job.NotWritable), job.Counts.NotWritable)
+	}
+	return job, l, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 )
@@ -57,12 +58,24 @@ func (s *Stack) Change() (int, error) {
 		}
 		n++
 	}
+	// Three contacts deleted as a user deletes them (Dataverse cascades to
+	// their cases and activities): not the anchor account's, which make
+	// demo's restore part deletes, and none whose delete is restricted.
+	anchor, _ := anchorAccount(newOrgIndex(e))
 	cons := e.IDs("contact")
-	for i := 0; i < 3 && i < len(cons); i++ {
-		if err := e.Delete("contact", cons[len(cons)-1-i]); err != nil {
+	for i, deleted := len(cons)-1, 0; i >= 0 && deleted < 3; i-- {
+		row, _ := e.Get("contact", cons[i])
+		if p, ok := row["parentcustomerid"].(dataversesim.Ref); ok && p.ID == anchor {
+			continue
+		}
+		if _, _, restrictedBy := e.DeleteEffects("contact", cons[i]); restrictedBy != "" {
+			continue
+		}
+		if err := e.Delete("contact", cons[i]); err != nil {
 			return n, err
 		}
 		n++
+		deleted++
 	}
 	for i := 0; i < 4; i++ {
 		if _, err := e.Create("task", map[string]any{"subject": fmt.Sprintf("Demo follow-up %d", i)}); err != nil {
@@ -81,8 +94,9 @@ func (s *Stack) Change() (int, error) {
 }
 
 // Scenario is make demo: connect, full backup, changes, incremental backup,
-// verify both runs; then delete a slice of the organization and restore the
-// deleted records of the last run through the API.
+// verify both runs; then delete accounts as a user does (Dataverse cascades)
+// and restore the deleted records of the last run through the API, compared
+// field by field with every record the delete touched (RestoreDeleted).
 func Scenario(ctx context.Context, s *Stack) (Summary, error) {
 	var sum Summary
 	start := time.Now()

@@ -1,8 +1,3 @@
-// Package backupdemo runs the product end to end on one machine: Azurite,
-// the Dataverse simulator (TLS), the dev host and the real handler binary.
-// It registers the demo organization through the HTTP API, runs backups
-// through the API and the queues, and verifies what was stored against the
-// simulator. cmd/demo (make demo) and the end-to-end tests use it.
 package backupdemo
 
 import (
@@ -24,6 +19,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/dataversesim"
 	"github.com/cloudbackup-d365/cloudbackup/devhost"
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/runstate"
 	"github.com/cloudbackup-d365/cloudbackup/testkit/azurite"
 )
@@ -35,7 +31,9 @@ type Options struct {
 	AppDir string
 	// Records seeds the demo organization (default 1000).
 	Records int
-	Seed    int64
+	// Org is the organization's shape (default dataversesim.OrgSmall).
+	Org  dataversesim.Org
+	Seed int64
 	// Identities is how many app registrations the connection holds (default 2).
 	Identities int
 	// MaxDeliveryCount of the dev host and the engine (default 10).
@@ -60,7 +58,7 @@ type Stack struct {
 	Az    *azurite.Azurite
 	Sim   *dataversesim.Server
 	Host  *devhost.Host
-	Blobs backupformat.Blobs
+	Blobs blobstore.Store
 	*API
 	tmp string
 }
@@ -99,7 +97,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if s.Az, err = azurite.StartProcess(ctx); err != nil {
 		return nil, fmt.Errorf("azurite: %w", err)
 	}
-	so := dataversesim.Options{Records: o.Records, Seed: o.Seed, Limits: o.Limits}
+	so := dataversesim.Options{Records: o.Records, Seed: o.Seed, Limits: o.Limits, Org: o.Org}
 	if o.Sim != nil {
 		o.Sim(&so)
 	}
@@ -114,7 +112,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Blobs = backupformat.NewAzureBlobs(bc)
+	s.Blobs = blobstore.NewAzure(bc)
 	out := o.HandlerOutput
 	if out == nil {
 		if out, err = os.Create(filepath.Join(s.tmp, "handler.log")); err != nil {
@@ -314,8 +312,9 @@ func (s *API) Wait(ctx context.Context, env, run string) (*runstate.Run, error) 
 type SimState map[string]map[string]int64
 
 // SimState captures the demo organization's current state.
-func (s *Stack) SimState() SimState {
-	e := s.Sim.Demo()
+func (s *Stack) SimState() SimState { return stateOf(s.Sim.Demo()) }
+
+func stateOf(e *dataversesim.Env) SimState {
 	out := SimState{}
 	for _, tb := range e.Tables() {
 		m := map[string]int64{}

@@ -12,24 +12,35 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 )
 
-// skippedColumns are never written back.
-var skippedColumns = map[string]bool{"versionnumber": true, "statecode": true, "statuscode": true, "createdon": true, "modifiedon": true, "overriddencreatedon": true}
+// skippedColumns are not written as columns: the state is set in the
+// state phase, createdon through overriddencreatedon (options.keepCreatedOn).
+var skippedColumns = map[string]bool{"statecode": true, "statuscode": true, "createdon": true, "overriddencreatedon": true}
+
+// inlineFileColumns are the base64 file content columns the backup moves
+// into content-addressed blobs (shared/backup/scan.go keeps the same list).
+var inlineFileColumns = map[string]string{"annotation": "documentbody", "activitymimeattachment": "body"}
 
 // buildAll makes what each record to write gets, after learning in one
 // call per table which of the records they refer to exist in the target.
 func (p *planner) buildAll(ctx context.Context) error {
 	var refs []lookupRef
+	var writes []*candidate
 	for _, c := range p.order {
 		if !c.action.Writes() {
 			continue
 		}
+		writes = append(writes, c)
 		lookups, err := lookupsOf(c.table, c.backup.ID, c.backup.Fields)
 		if err != nil {
 			return err
 		}
 		refs = append(refs, lookups...)
 	}
-	if err := p.prefetchReferences(ctx, refs); err != nil {
+	parties, err := p.partyRefs(ctx, writes)
+	if err != nil {
+		return err
+	}
+	if err := p.prefetchReferences(ctx, append(refs, parties...)); err != nil {
 		return err
 	}
 	for _, c := range p.order {
@@ -63,8 +74,20 @@ func (p *planner) build(ctx context.Context, c *candidate) error {
 	if err != nil || done {
 		return err
 	}
+	if err := p.buildParties(ctx, c, tm); err != nil {
+		return err
+	}
+	if c.closes != nil {
+		return nil // a close activity: its parent's close message writes it, in that state
+	}
 	if err := p.buildState(c, tm, create, keep); err != nil {
 		return err
+	}
+	if c.state != nil {
+		p.buildMessage(c)
+		if err := p.closeNavigation(ctx, c); err != nil {
+			return err
+		}
 	}
 	if p.req.Options.Files {
 		if err := p.filesOf(ctx, c, tm, keep); err != nil {
@@ -89,7 +112,11 @@ func (p *planner) buildBody(ctx context.Context, c *candidate, tm *TableSchema, 
 	for _, k := range sortedKeys(c.backup.Fields) {
 		v := c.backup.Fields[k]
 		if col, ok := backupformat.InlineFileColumn(k); ok {
-			if !keep(col) || !tm.writable(col, create) {
+			if !keep(col) {
+				continue
+			}
+			if why := tm.notWritableReason(col, create); why != "" {
+				p.notWritableValue(c.table, col, why, v)
 				continue
 			}
 			var sum string
@@ -105,10 +132,21 @@ func (p *planner) buildBody(ctx context.Context, c *candidate, tm *TableSchema, 
 			c.body[col] = b64
 			continue
 		}
-		if tm.Columns[k].File || strings.Contains(k, "@") || strings.HasPrefix(k, "_") || k == tm.PrimaryID || skippedColumns[k] {
+		if tm.Columns[k].File || tm.Columns[tm.Columns[k].Of].File || strings.Contains(k, "@") || strings.HasPrefix(k, "_") || k == tm.PrimaryID || skippedColumns[k] {
+			continue // a file's name and id come back with the file
+		}
+		if !keep(k) {
 			continue
 		}
-		if !keep(k) || !tm.writable(k, create) {
+		if create && inlineFileColumns[c.table] == k && string(v) == "null" {
+			continue // no attachment: nothing to upload (a null body would still count as one of 0 bytes)
+		}
+		if why := tm.notWritableReason(k, create); why != "" {
+			if tm.computed(k) {
+				p.notWritableCount(c.table, k, why)
+			} else {
+				p.notWritableValue(c.table, k, why, v)
+			}
 			continue
 		}
 		c.body[k] = v
@@ -129,10 +167,11 @@ func (p *planner) buildLookups(ctx context.Context, c *candidate, tm *TableSchem
 		return false, err
 	}
 	for _, lv := range lookups {
-		if !keep(lv.attr) || !tm.writable(lv.attr, create) && lv.attr != "ownerid" {
+		if !keep(lv.attr) || lv.attr == "ownerid" && !p.req.Options.Owner {
 			continue
 		}
-		if lv.attr == "ownerid" && !p.req.Options.Owner {
+		if why := tm.notWritableReason(lv.attr, create); why != "" && lv.attr != "ownerid" {
+			p.notWritableValue(c.table, lv.attr, why, c.backup.Fields["_"+lv.attr+"_value"])
 			continue
 		}
 		liveID, err := idField(c.live, "_"+lv.attr+"_value")

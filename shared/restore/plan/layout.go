@@ -21,9 +21,11 @@ func (k *chunker) startPhase(kind Kind) {
 	k.phases = append(k.phases, Phase{Name: kind, First: len(k.chunks) + 1})
 }
 
-func (k *chunker) add(op Op) Op {
+// add appends op to the current chunk, or to a new one when the phase has
+// none, the current one is full, or fresh is set.
+func (k *chunker) add(op Op, fresh bool) Op {
 	ph := &k.phases[len(k.phases)-1]
-	if ph.Chunks == 0 || len(k.chunks[len(k.chunks)-1]) >= k.size {
+	if ph.Chunks == 0 || fresh || len(k.chunks[len(k.chunks)-1]) >= k.size {
 		k.chunks = append(k.chunks, nil)
 		ph.Chunks++
 	}
@@ -44,7 +46,7 @@ func (p *planner) layout() (*Plan, error) {
 	}
 	var writes []*candidate
 	for _, c := range p.order {
-		if c.action.Writes() {
+		if c.action.Writes() && c.closes == nil {
 			writes = append(writes, c)
 		}
 	}
@@ -54,9 +56,17 @@ func (p *planner) layout() (*Plan, error) {
 		}
 		return writes[i].backup.ID < writes[j].backup.ID
 	})
-	// Chunk numbers of the record phase first, so inline binds can be decided.
-	for i, c := range writes {
-		c.chunk = 1 + i/k.size
+	// Chunk numbers of the record phase first, so inline binds can be
+	// decided. An activity whose party the same chunk creates starts a new
+	// chunk: parties are written only with the activity's create, never
+	// patched later, so their records must exist by then.
+	chunk, inChunk := 1, 0
+	for _, c := range writes {
+		if inChunk >= k.size || inChunk > 0 && c.partyInChunk(chunk) {
+			chunk, inChunk = chunk+1, 0
+		}
+		c.chunk = chunk
+		inChunk++
 	}
 	var preds []Prediction
 	planned := func(op Op, c *candidate, action Action) Prediction {
@@ -72,9 +82,9 @@ func (p *planner) layout() (*Plan, error) {
 		if later != nil {
 			deferred[c] = later
 		}
-		op = k.add(op)
+		op = k.add(op, c.chunk > len(k.chunks))
 		pr := planned(op, c, c.action)
-		pr.Warnings, pr.Diff = c.warnings, c.diff
+		pr.Warnings, pr.Diff, pr.Cascade = c.warnings, c.diff, c.cascade
 		preds = append(preds, pr)
 	}
 	later := func(kind Kind, mk func(c *candidate) ([]Op, error)) error {
@@ -85,8 +95,15 @@ func (p *planner) layout() (*Plan, error) {
 				return err
 			}
 			for _, op := range ops {
-				op = k.add(op)
+				op = k.add(op, false)
 				preds = append(preds, planned(op, c, Action(kind)))
+				if op.Message != nil && c.close != nil {
+					op.Message.CloseKey = op.Key + "-close" // shared with the stored op
+					// The close activity the message creates: its own line.
+					cl := c.close
+					preds = append(preds, Prediction{Key: op.Message.CloseKey, Planned: true, Kind: KindRecord, Table: cl.table, Source: cl.backup.ID,
+						Target: cl.targetID, Action: ActionCreate, Warnings: cl.warnings, Cascade: cl.cascade})
+				}
 			}
 		}
 		return nil
@@ -103,10 +120,12 @@ func (p *planner) layout() (*Plan, error) {
 	}); err != nil {
 		return nil, err
 	}
+	preds = append(preds, p.layoutRelinks(k)...)
 	if err := later(KindFile, func(c *candidate) ([]Op, error) {
 		var out []Op
 		for i := range c.files {
 			f := c.files[i]
+			f.PrimaryID = p.tables[c.table].PrimaryID
 			out = append(out, Op{Kind: KindFile, Table: c.table, Set: p.set(c.table), Source: c.backup.ID, ID: c.targetID, File: &f})
 		}
 		return out, nil
@@ -122,12 +141,15 @@ func (p *planner) layout() (*Plan, error) {
 			continue
 		}
 		op := k.add(Op{Kind: KindAssociation, Table: a.rel.Intersect, Set: p.set(a.rel.Entity1), Source: src, ID: a.target1,
-			Assoc: &AssocOp{Nav: a.rel.Entity1Navigation, TargetSet: p.set(a.rel.Entity2), TargetID: a.target2}})
+			Assoc: &AssocOp{Nav: a.rel.Entity1Navigation, TargetSet: p.set(a.rel.Entity2), TargetID: a.target2}}, false)
 		preds = append(preds, Prediction{Key: op.Key, Planned: true, Kind: KindAssociation, Table: a.rel.Intersect, Source: src, Target: tgt, Action: ActionAssociate})
 	}
 	if err := later(KindState, func(c *candidate) ([]Op, error) {
 		if c.state == nil {
 			return nil, nil
+		}
+		if c.msg != nil {
+			return p.messageOp(c)
 		}
 		b, err := json.Marshal(c.state)
 		if err != nil {
@@ -140,8 +162,13 @@ func (p *planner) layout() (*Plan, error) {
 	// Decisions that write nothing.
 	n := 0
 	for _, c := range p.order {
-		if c.action.Writes() {
+		if c.action.Writes() && (c.closes == nil || c.closes.msg != nil && c.closes.state != nil) {
 			continue
+		}
+		if c.action.Writes() {
+			// A close activity whose record ends up not closed by a
+			// message (its state needs none after all): not written.
+			c.action, c.reason = ActionSkip, "close activity of "+c.closes.table+" "+c.closes.backup.ID+", which is not closed by a message"
 		}
 		preds = append(preds, Prediction{Key: fmt.Sprintf("p-r%06d", n), Kind: KindRecord, Table: c.table, Source: c.backup.ID, Target: c.targetID,
 			Action: c.action, Reason: c.reason, Warnings: c.warnings, Diff: c.diff})
@@ -152,7 +179,7 @@ func (p *planner) layout() (*Plan, error) {
 		preds = append(preds, f)
 		n++
 	}
-	pl := &Plan{Chunks: k.chunks, Predictions: preds, Notes: p.notes}
+	pl := &Plan{Chunks: k.chunks, Predictions: preds, Notes: p.notes, NotWritable: p.notWritableList()}
 	for _, ph := range k.phases {
 		if ph.Chunks > 0 {
 			pl.Phases = append(pl.Phases, ph)
@@ -194,6 +221,9 @@ func (p *planner) recordOp(c *candidate) (Op, map[string]json.RawMessage, error)
 			deferred[b.nav+"@odata.bind"] = v
 		}
 	}
+	if c.partiesNav != "" {
+		op.PartiesNav, op.Parties = c.partiesNav, c.partyOps()
+	}
 	var err error
 	if op.Body, err = json.Marshal(body); err != nil {
 		return op, nil, fmt.Errorf("body of %s %s: %w", c.table, c.backup.ID, err)
@@ -208,6 +238,28 @@ func (p *planner) recordOp(c *candidate) (Op, map[string]json.RawMessage, error)
 
 func (p *planner) set(table string) string { return p.tables[table].EntitySet }
 
+// partyInChunk reports whether a party of c is a record this job creates
+// in chunk n.
+func (c *candidate) partyInChunk(n int) bool {
+	for _, pp := range c.parties {
+		if pp.target != nil && pp.target.chunk == n {
+			return true
+		}
+	}
+	return false
+}
+
+// messageOp is the state operation of c through its message.
+func (p *planner) messageOp(c *candidate) ([]Op, error) {
+	params, err := p.messageParams(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s of %s %s: %w", c.msg.Name, c.table, c.backup.ID, err)
+	}
+	m := *c.msg
+	m.Params = params
+	return []Op{{Kind: KindState, Table: c.table, Set: p.set(c.table), Source: c.backup.ID, ID: c.targetID, Message: &m}}, nil
+}
+
 // tableOrder sorts the tables of the chosen records so that lookup targets
 // come before the tables that reference them (a depth-first topological
 // sort); cycles are broken (their lookups are patched in a later phase).
@@ -216,12 +268,19 @@ func (p *planner) tableOrder() []string {
 	deps := map[string]map[string]bool{}
 	for _, c := range p.order {
 		set[c.table] = true
+		var targets []*candidate
 		for _, b := range c.binds {
-			if b.target != nil && b.target.table != c.table {
+			targets = append(targets, b.target)
+		}
+		for _, pp := range c.parties {
+			targets = append(targets, pp.target)
+		}
+		for _, t := range targets {
+			if t != nil && t.table != c.table {
 				if deps[c.table] == nil {
 					deps[c.table] = map[string]bool{}
 				}
-				deps[c.table][b.target.table] = true
+				deps[c.table][t.table] = true
 			}
 		}
 	}

@@ -27,6 +27,20 @@ type candidate struct {
 	state map[string]json.RawMessage
 	files []FileOp
 	chunk int // of the record operation
+	// An activity's parties, written with its create (parties.go).
+	partiesNav string
+	parties    []partyPlan
+	// The message that sets the state, when a PATCH cannot (states.go);
+	// close is the close activity it writes, closeNav the close's lookup
+	// to this record; closes is set on such a close activity.
+	msg      *MessageOp
+	msgDef   *stateMessage
+	close    *candidate
+	closes   *candidate
+	closeNav string
+	// cascade names the Cascade relationship through which a restored
+	// parent's delete took this record (cascade.go).
+	cascade string
 }
 
 // lookupBind sets a lookup through its navigation property.
@@ -51,6 +65,10 @@ type planner struct {
 	failed   []Prediction // records asked for that are not in the backup
 	assocs   []associationPlan
 	notes    []string
+	// parties: backed-up activity parties by activity id (parties.go).
+	parties     map[string][]*backedUpRecord
+	notWritable map[string]*NotWritable // table|column
+	relinks     []relinkPlan
 }
 
 func ckey(table, id string) string { return table + "|" + id }
@@ -67,7 +85,7 @@ func Build(ctx context.Context, src Source, tgt Target, req Request) (*Plan, err
 	}
 	p := &planner{req: req, src: src, target: tgt, live: newLiveView(tgt),
 		backup: map[string]map[string]*backedUpRecord{}, files: map[string]map[string]backupformat.FileRef{},
-		chosen: map[string]*candidate{}, unmapped: map[string]*Unmapped{}}
+		chosen: map[string]*candidate{}, unmapped: map[string]*Unmapped{}, notWritable: map[string]*NotWritable{}}
 	var err error
 	if p.tables, err = tgt.Tables(ctx); err != nil {
 		return nil, fmt.Errorf("tables of the target: %w", err)
@@ -91,7 +109,10 @@ func Build(ctx context.Context, src Source, tgt Target, req Request) (*Plan, err
 			return p.chooseNotes(ctx)
 		},
 		p.decideAll,
+		p.chooseCloseRecords,
 		p.buildAll,
+		p.markCascades,
+		p.planRelinks,
 		func(ctx context.Context) error {
 			if !req.Options.Associations {
 				return nil
@@ -142,6 +163,10 @@ func (p *planner) scopeTables(runTables []string) (scope map[string]bool, scoped
 			p.notes = append(p.notes, "table "+t+" does not exist in the target environment")
 		case p.tables[t].IsIntersect:
 			// N:N links are restored as associations.
+		case t == partyTable:
+			if explicit {
+				p.notes = append(p.notes, "activityparty rows are restored with their activities (created with their parties), not on their own")
+			}
 		default:
 			scoped = append(scoped, t)
 		}

@@ -35,6 +35,10 @@ type Options struct {
 	Files bool
 	// Associations restores N:N links.
 	Associations bool
+	// Relink re-points the lookups of surviving records that a delete of
+	// a restored record cleared (RemoveLink), where they are still null
+	// and the survivor is otherwise unchanged since the backup.
+	Relink bool
 }
 
 // Scope selects what is restored.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strings"
 )
 
 // Target is the environment a job writes to, as the planner reads it: its
@@ -59,13 +60,44 @@ type Column struct {
 	Name string
 	// Create and Update: the column may be sent on create / update.
 	Create, Update bool
-	// Derived columns (AttributeOf set, e.g. a lookup's name) are never sent.
+	// Derived columns (AttributeOf set, e.g. a lookup's name) are never
+	// sent; Of is the column they belong to.
 	Derived bool
+	Of      string
 	// Targets of a lookup column.
 	Targets []string
 	// File: a file or image column (uploaded, not sent in the body).
 	File bool
+	// Type is the AttributeType (String, Money, Lookup, ...).
+	Type string
+	// SourceType: 0 a simple column, 1 calculated, 2 rollup (both computed
+	// by Dataverse and never written).
+	SourceType int
 }
+
+// Relationship is a one-to-many relationship of the target: Referencing.
+// Attribute (a lookup) points at a record of Referenced.
+type Relationship struct {
+	Name                   string // SchemaName
+	Referenced             string // the "one" side
+	Referencing, Attribute string // the "many" side and its lookup column
+	// Navigation is the referencing side's single-valued navigation
+	// property (bound with @odata.bind); Collection the referenced side's
+	// collection-valued one (a deep insert writes children through it).
+	Navigation, Collection string
+	// Delete is CascadeConfiguration.Delete: what deleting the referenced
+	// record does to the referencing ones (Cascade: deleted too;
+	// RemoveLink: the lookup cleared; Restrict: the delete refused;
+	// NoCascade: nothing).
+	Delete string
+}
+
+// Delete cascade behaviours (CascadeConfiguration.Delete).
+const (
+	DeleteCascade    = "Cascade"
+	DeleteRemoveLink = "RemoveLink"
+	DeleteRestrict   = "Restrict"
+)
 
 // TableSchema is what the planner needs of a target table.
 type TableSchema struct {
@@ -75,6 +107,10 @@ type TableSchema struct {
 	// navigation property (ManyToOneRelationships), e.g. parentcustomerid
 	// -> account -> parentcustomerid_account.
 	Navigations map[string]map[string]string
+	// ManyToOne are the relationships whose lookups are this table's
+	// columns; OneToMany those whose lookups point at this table. A target
+	// that cannot tell leaves them empty: no cascade is then restored.
+	ManyToOne, OneToMany []Relationship
 }
 
 // ManyToMany is an N:N relationship of the target.
@@ -108,6 +144,58 @@ func (t *TableSchema) writable(c string, create bool) bool {
 		return col.Create
 	}
 	return col.Update
+}
+
+// notWritableReason says why column c cannot be written on create (or
+// update); "" when it can.
+func (t *TableSchema) notWritableReason(c string, create bool) string {
+	col, ok := t.Columns[c]
+	switch {
+	case !ok:
+		return "not in the target table"
+	case col.SourceType == 1:
+		return "calculated column: Dataverse computes it"
+	case col.SourceType == 2:
+		return "rollup column: Dataverse computes it"
+	case t.isBaseCurrency(c):
+		return "base-currency amount: Dataverse computes it from the amount and the currency's exchange rate"
+	case col.Derived:
+		return "part of another column (AttributeOf): written through that column"
+	case create && !col.Create:
+		return "not valid for create (IsValidForCreate false)"
+	case !create && !col.Update:
+		return "not valid for update (IsValidForUpdate false)"
+	}
+	return ""
+}
+
+// computed reports a column Dataverse computes: calculated, rollup, or a
+// base-currency amount.
+func (t *TableSchema) computed(c string) bool {
+	return t.Columns[c].SourceType != 0 || t.isBaseCurrency(c)
+}
+
+// isBaseCurrency reports a money column <x>_base kept in the base currency
+// for money column x (powerapps-docs developer/data-platform/
+// transaction-currency-currency-entities.md).
+func (t *TableSchema) isBaseCurrency(c string) bool {
+	src, ok := strings.CutSuffix(c, "_base")
+	if !ok {
+		return false
+	}
+	col, has := t.Columns[src]
+	return has && col.Type == "Money" && !t.Columns[c].Create && !t.Columns[c].Update
+}
+
+// relationship returns the many-to-one relationship of lookup attr to
+// table target (nil when the target does not say).
+func (t *TableSchema) relationship(attr, target string) *Relationship {
+	for i := range t.ManyToOne {
+		if r := &t.ManyToOne[i]; r.Attribute == attr && r.Referenced == target {
+			return r
+		}
+	}
+	return nil
 }
 
 // fileColumns lists the file and image columns, sorted.

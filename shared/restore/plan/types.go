@@ -49,6 +49,7 @@ const (
 	ActionConflict  Action = "conflict"  // changed in the target since the backup (if-unchanged policy)
 	ActionFail      Action = "fail"      // cannot be restored (e.g. not in the backup)
 	ActionAssociate Action = "associate" // an N:N link to make
+	ActionRelink    Action = "relink"    // re-point a surviving record's lookup a delete cleared
 	// The later operations of a written record predict their own kind.
 	ActionPatch Action = Action(KindPatch)
 	ActionFile  Action = Action(KindFile)
@@ -67,8 +68,9 @@ const (
 	KindRecord      Kind = "record"      // create or update a record (without deferred lookups)
 	KindPatch       Kind = "patch"       // set the lookups deferred by the first phase
 	KindFile        Kind = "file"        // upload a file or image column
+	KindRelink      Kind = "relink"      // re-point lookups of surviving records at restored ones
 	KindAssociation Kind = "association" // N:N $ref associate
-	KindState       Kind = "state"       // statecode/statuscode
+	KindState       Kind = "state"       // statecode/statuscode, by PATCH or by the state's message
 )
 
 // Op is one write of a job, as stored in a chunk blob.
@@ -89,6 +91,57 @@ type Op struct {
 	Inline map[string]string `json:"inline,omitempty"`
 	File   *FileOp           `json:"file,omitempty"`
 	Assoc  *AssocOp          `json:"assoc,omitempty"`
+	// Parties of an activity created with it (a deep insert through
+	// PartiesNav, <activity>_activity_parties).
+	PartiesNav string     `json:"partiesNav,omitempty"`
+	Parties    []PartyOp  `json:"parties,omitempty"`
+	Message    *MessageOp `json:"message,omitempty"`
+	// Links of a relink: lookup column -> the id it is re-pointed at (a
+	// replay whose If-Match fails checks them: done by an earlier attempt,
+	// or changed).
+	Links map[string]string `json:"links,omitempty"`
+	// Retry marks a create sent again without the lookups and parties
+	// that point at records this job restored (one turned out missing);
+	// never stored.
+	Retry bool `json:"-"`
+}
+
+// PartyOp is one activityparty row written with its activity.
+type PartyOp struct {
+	// Fields: participationtypemask, addressused and the other writable
+	// columns of the backed-up row.
+	Fields map[string]json.RawMessage `json:"fields"`
+	// Bind is the party's lookup, "partyid_<table>@odata.bind" -> Value
+	// "/<set>(<id>)"; empty for an address nothing resolves.
+	Bind  string `json:"bind,omitempty"`
+	Value string `json:"value,omitempty"`
+	// Restored: the party is a record this job creates; if it turns out
+	// missing the row keeps only its address (or is left out, with a
+	// warning).
+	Restored bool `json:"restored,omitempty"`
+}
+
+// MessageOp sets a record's state through the message Dataverse requires
+// for it (WinOpportunity, CloseIncident, SendEmail, ...) instead of a PATCH.
+type MessageOp struct {
+	// Name of the action; Bound ones are posted to the record
+	// (<set>(<id>)/Microsoft.Dynamics.CRM.<Name>).
+	Name  string `json:"name"`
+	Bound bool   `json:"bound,omitempty"`
+	// Params is the request body (the close activity, Status, ...).
+	Params json.RawMessage `json:"params"`
+	// State and Status are the record's state afterwards: a record found
+	// in it already (a replay) is not sent the message again.
+	State  int `json:"state"`
+	Status int `json:"status"`
+	// From lists the states the message accepts the record in; a record
+	// in another state is first PATCHed to the last of them.
+	From []int `json:"from,omitempty"`
+	// Close names the backed-up close activity the message creates (its
+	// result row is CloseKey).
+	CloseTable string `json:"closeTable,omitempty"`
+	CloseID    string `json:"closeId,omitempty"`
+	CloseKey   string `json:"closeKey,omitempty"`
 }
 
 // FileOp uploads a stored file into a column.
@@ -98,6 +151,10 @@ type FileOp struct {
 	Size     int64  `json:"size"`
 	FileName string `json:"fileName"`
 	MimeType string `json:"mimeType,omitempty"`
+	// PrimaryID is the table's primary key column, which the block upload
+	// messages name the record by (empty in chunks planned before they
+	// were used: those upload with a PATCH of the column).
+	PrimaryID string `json:"primaryId,omitempty"`
 }
 
 // AssocOp links ID (of Set) to TargetID (of TargetSet) through Nav.
@@ -150,8 +207,24 @@ type Prediction struct {
 	Message        string
 	// Warnings: unmapped or dropped references, unreadable files.
 	Warnings []string
-	// Diff lists the columns that differ from the live record.
+	// Diff lists the columns that differ from the live record (of a
+	// relink: the lookups re-pointed, live null).
 	Diff []FieldDiff
+	// Cascade, for a record created, names the Cascade relationship
+	// through which its parent, also restored, took it when deleted
+	// (contact_customer_accounts).
+	Cascade string
+}
+
+// NotWritable is a column of a table whose backed-up values the restore
+// cannot write, and why.
+type NotWritable struct {
+	Table  string `json:"table"`
+	Column string `json:"column"`
+	Reason string `json:"reason"`
+	// Records is how many records written by the job have a value (not
+	// null) in it that is not written.
+	Records int `json:"records"`
 }
 
 // Plan is what a restore job will write: operations in chunks, phase by
@@ -167,6 +240,10 @@ type Plan struct {
 	Predictions []Prediction
 	// Unmapped lists the references that map nowhere, by table and id.
 	Unmapped []Unmapped
+	// NotWritable lists, by table and column, the backed-up values the
+	// restore cannot write (read-only, computed, missing in the target, a
+	// state no message sets).
+	NotWritable []NotWritable
 	// Notes are plan-level findings (a table of the scope not in the run or
 	// not in the target).
 	Notes []string

@@ -1,4 +1,3 @@
-// Package secretstest is the conformance suite every secrets.Store passes.
 package secretstest
 
 import (

@@ -1,7 +1,3 @@
-// Package plantest has in-memory implementations of plan.Source and
-// plan.Target for planner unit tests, and VerifyTarget, the conformance
-// suite every plan.Target passes (the in-memory one here, the Dataverse one
-// in shared/restore against the simulator).
 package plantest
 
 import (
@@ -15,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
+	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
@@ -93,7 +90,7 @@ func (s *Source) Files(ctx context.Context, table string, fn func(backupformat.F
 func (s *Source) OpenFile(ctx context.Context, sum string) (io.ReadCloser, error) {
 	b, ok := s.Contents[sum]
 	if !ok {
-		return nil, fmt.Errorf("file %s: %w", sum, backupformat.ErrNotFound)
+		return nil, fmt.Errorf("file %s: %w", sum, blobstore.ErrNotFound)
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
@@ -138,6 +135,18 @@ func (t *Target) AddTable(info plan.TableInfo, cols ...plan.Column) *plan.TableS
 		t.Rows[info.Name] = plan.LiveRecords{}
 	}
 	return ts
+}
+
+// Relate adds a one-to-many relationship to both tables' schemas (and
+// the lookup's navigation property); the tables must exist.
+func (t *Target) Relate(r plan.Relationship) {
+	child, parent := t.Schemas[r.Referencing], t.Schemas[r.Referenced]
+	child.ManyToOne = append(child.ManyToOne, r)
+	parent.OneToMany = append(parent.OneToMany, r)
+	if child.Navigations[r.Attribute] == nil {
+		child.Navigations[r.Attribute] = map[string]string{}
+	}
+	child.Navigations[r.Attribute][r.Referenced] = r.Navigation
 }
 
 // Put stores a live record (its id taken from the table's primary id).

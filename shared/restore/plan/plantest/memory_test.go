@@ -11,6 +11,10 @@ func TestMemoryTargetConforms(t *testing.T) {
 	tgt := NewTarget()
 	tgt.AddTable(plan.TableInfo{Name: "account", EntitySet: "accounts", PrimaryID: "accountid"}, plan.Column{Name: "name", Create: true, Update: true})
 	tgt.AddTable(plan.TableInfo{Name: "systemuser", EntitySet: "systemusers", PrimaryID: "systemuserid"}, plan.Column{Name: "domainname", Create: true, Update: true})
+	tgt.AddTable(plan.TableInfo{Name: "contact", EntitySet: "contacts", PrimaryID: "contactid"}, plan.Column{Name: "parentcustomerid", Create: true, Update: true})
+	cascade := plan.Relationship{Name: "contact_customer_accounts", Referenced: "account", Referencing: "contact", Attribute: "parentcustomerid",
+		Navigation: "parentcustomerid_account", Collection: "contact_customer_accounts", Delete: plan.DeleteCascade}
+	tgt.Relate(cascade)
 	tgt.AddTable(plan.TableInfo{Name: "accountleads", EntitySet: "accountleadsset", PrimaryID: "accountleadid", IsIntersect: true})
 	tgt.Relationships = []plan.ManyToMany{{Name: "accountleads_association", Intersect: "accountleads", Entity1: "account", Entity2: "lead",
 		Entity1Column: "accountid", Entity2Column: "leadid", Entity1Navigation: "accountleads_association", Entity2Navigation: "accountleads_association"}}
@@ -36,5 +40,6 @@ func TestMemoryTargetConforms(t *testing.T) {
 		}
 	}
 	VerifyTarget(t, tgt, Facts{Table: "account", IDs: ids[:4], KeyTable: "systemuser", KeyColumn: "domainname", KeyValue: "ann@contoso.com", KeyID: user,
-		RelationshipOf: "account", Intersect: "accountleads", Linked: plan.Link{ID1: ids[0], ID2: lead}, Unlinked: plan.Link{ID1: ids[1], ID2: lead}})
+		RelationshipOf: "account", Intersect: "accountleads", Linked: plan.Link{ID1: ids[0], ID2: lead}, Unlinked: plan.Link{ID1: ids[1], ID2: lead},
+		Cascade: &cascade})
 }

@@ -23,6 +23,9 @@ type Facts struct {
 	RelationshipOf   string
 	Intersect        string
 	Linked, Unlinked plan.Link
+	// Cascade is a one-to-many relationship the target has (optional):
+	// Referencing.Attribute points at Referenced with this Delete cascade.
+	Cascade *plan.Relationship
 }
 
 // Absent ids: valid GUIDs no target holds.
@@ -104,6 +107,43 @@ func VerifyTarget(t *testing.T, tgt plan.Target, f Facts) {
 		}
 		if id, err := tgt.FindByKey(ctx, f.KeyTable, f.KeyColumn, "no such value, with a quote's"); err != nil || id != "" {
 			t.Errorf("unknown value: %q %v", id, err)
+		}
+	})
+	t.Run("Relationships", func(t *testing.T) {
+		want := f.Cascade
+		if want == nil {
+			t.Skip("no relationship named in the facts")
+		}
+		child, err := tgt.Table(ctx, want.Referencing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent, err := tgt.Table(ctx, want.Referenced)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := func(r plan.Relationship) bool {
+			return r.Referencing == want.Referencing && r.Attribute == want.Attribute && r.Referenced == want.Referenced
+		}
+		var m2o, o2m *plan.Relationship
+		for i := range child.ManyToOne {
+			if same(child.ManyToOne[i]) {
+				m2o = &child.ManyToOne[i]
+			}
+		}
+		for i := range parent.OneToMany {
+			if same(parent.OneToMany[i]) {
+				o2m = &parent.OneToMany[i]
+			}
+		}
+		for side, r := range map[string]*plan.Relationship{"many-to-one of " + want.Referencing: m2o, "one-to-many of " + want.Referenced: o2m} {
+			if r == nil {
+				t.Errorf("%s: no relationship %s.%s -> %s", side, want.Referencing, want.Attribute, want.Referenced)
+				continue
+			}
+			if r.Delete != want.Delete || r.Name == "" || r.Navigation == "" || r.Collection == "" {
+				t.Errorf("%s: %+v, want delete %s with a name and both navigation properties", side, *r, want.Delete)
+			}
 		}
 	})
 	t.Run("Linked", func(t *testing.T) {

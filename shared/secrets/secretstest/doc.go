@@ -1,0 +1,2 @@
+// Package secretstest is the conformance suite every secrets.Store passes.
+package secretstest
