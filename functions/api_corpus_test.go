@@ -324,7 +324,7 @@ func corpus(envID, connID, run, runPath, envURL, deadID string) []badCase {
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"policy":"clobber"`), want: 400, field: "policy"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"records":{"account":["../../x"]}}`), want: 400, field: "scope.records.account[0]"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"tables":["Account;drop"]}`), want: 400, field: "scope.tables"},
-		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"fields":{"account":["name\r\nX-Evil: 1"]}}`), want: 400, field: "scope.fields.account"},
+		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"fields":{"account":["name\r\nX-Evil: 1"]}}`), want: 400, field: "scope.fields.account[0]"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"filter":{"account":[{"column":"name","op":"like","value":"x"}]}}`), want: 400, field: "scope.filter.account[0].op"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"filter":{"account":[{"column":"name","op":"eq"}]}}`), want: 400, field: "scope.filter.account[0].value"},
 		badCase{method: "POST", path: "/api/restores", body: restoreOf(`,"scope":{"related":{"depth":9}}`), want: 400, field: "scope.related.depth"},
