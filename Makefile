@@ -69,7 +69,7 @@ RACE_API := TestAPIFlowAndNoSecrets|TestAPIBadInputCorpus
 # deadline (golang/go#75804, fixed only in go1.27).
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./shared/customhandler:FuzzDecodeInvocation ./shared/dataverse:FuzzDecodePage ./shared/dataverse:FuzzParseBatchResponse \
-	./shared/ncrontab:FuzzParse ./functions:FuzzDecodeRequest
+	./shared/ncrontab:FuzzParse ./functions:FuzzDecodeRequest ./functions:FuzzRestoreRequest
 
 test: node-deps go-deps vet lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...

@@ -18,7 +18,10 @@
 //   - HTTP triggers: /api/* requests are matched against the functions' route
 //     templates, checked for a function key when authLevel is function
 //     (x-functions-key header or code= query) and forwarded as-is, as
-//     enableForwardingHttpRequest does;
+//     enableForwardingHttpRequest does. Bodies over MaxRequestBodyBytes
+//     (100 MB, the host's limit) are drained and answered 413; paths with
+//     '.', '..' or empty segments are refused; the host's own errors are
+//     problem+json, and a failed forward never shows the handler's address;
 //   - if the handler process exits it is restarted, so in-flight messages are
 //     redelivered exactly as after a crash in Azure.
 //

@@ -43,21 +43,6 @@ func tableCounts(t *testing.T, svc *aztables.ServiceClient) map[string]int {
 	return out
 }
 
-// equalCounts compares entity counts (an empty table equals no table).
-func equalCounts(a, b map[string]int) bool {
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	for k, v := range b {
-		if a[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // TestDataverseClientRefusesRedirects: an allowed environment host that
 // answers with a redirect elsewhere (e.g. to the instance metadata
 // endpoint) is not followed: the call fails and the other host is never

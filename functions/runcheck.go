@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
 	"github.com/cloudbackup-d365/cloudbackup/shared/restore"
+	"github.com/cloudbackup-d365/cloudbackup/shared/restore/plan"
 )
 
 // The API checks names in a request against the run they refer to, before
@@ -122,10 +124,33 @@ func (a *App) checkRestoreScope(ctx context.Context, req *restore.Request) error
 		return err
 	}
 	req.Run = m.Run
+	errs, err := scopeErrors(m, req.Scope, func(table string) (map[string]bool, bool, error) { return a.runColumns(ctx, m, table) })
+	if err != nil || len(errs) == 0 {
+		return err
+	}
+	var parts []string
+	for _, e := range errs {
+		parts = append(parts, e.Field+": "+e.Message)
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_scope", Detail: "the scope names what run " + m.Run + " does not hold: " + strings.Join(parts, "; "), Errors: errs}
+}
+
+// scopeErrors lists the tables of scope without state in the run of m and
+// the scope.fields columns its tables did not have (columns tells, per
+// table, or ok=false when it cannot).
+func scopeErrors(m *backupformat.Manifest, scope plan.Scope, columns func(table string) (cols map[string]bool, ok bool, err error)) ([]fieldError, error) {
 	var errs []fieldError
 	add := func(field, msg string) { errs = append(errs, fieldError{Field: field, Message: msg}) }
 	seen := map[string]bool{}
 	check := func(field, table string) bool {
+		if !logicalName.MatchString(table) {
+			// restore.Request.Normalize checks the names of scope.tables
+			// and scope.records, not the keys of scope.filter and
+			// scope.fields.
+			add(field, fmt.Sprintf("%q is not a table logical name (lower-case letters, digits and underscores, starting with a letter)", table))
+			seen[table] = true
+			return false
+		}
 		if p := tableProblem(m, table); p != "" {
 			if !seen[table] {
 				add(field, p)
@@ -135,43 +160,40 @@ func (a *App) checkRestoreScope(ctx context.Context, req *restore.Request) error
 		}
 		return true
 	}
-	for i, t := range req.Scope.Tables {
+	for i, t := range scope.Tables {
 		check(fmt.Sprintf("scope.tables[%d]", i), t)
 	}
 	for _, part := range []struct {
 		field  string
 		tables []string
-	}{{"scope.records", keys(req.Scope.Records)}, {"scope.filter", keys(req.Scope.Filter)}, {"scope.fields", keys(req.Scope.Fields)}} {
+	}{{"scope.records", keys(scope.Records)}, {"scope.filter", keys(scope.Filter)}, {"scope.fields", keys(scope.Fields)}} {
 		for _, t := range part.tables {
 			check(part.field+"."+t, t)
 		}
 	}
-	for _, t := range keys(req.Scope.Fields) {
+	for _, t := range keys(scope.Fields) {
 		if seen[t] {
 			continue
 		}
-		cols, ok, err := a.runColumns(ctx, m, t)
+		cols, ok, err := columns(t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
 			continue
 		}
-		for i, c := range req.Scope.Fields[t] {
+		for i, c := range scope.Fields[t] {
 			if !cols[c] {
 				add(fmt.Sprintf("scope.fields.%s[%d]", t, i), fmt.Sprintf("table %s had no column %s when run %s backed it up (check the column's logical name)", t, c, m.Run))
 			}
 		}
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	var parts []string
-	for _, e := range errs {
-		parts = append(parts, e.Field+": "+e.Message)
-	}
-	return &apiError{Status: http.StatusBadRequest, Code: "invalid_scope", Detail: "the scope names what run " + m.Run + " does not hold: " + strings.Join(parts, "; "), Errors: errs}
+	return errs, nil
 }
+
+// logicalName is the form of a table logical name (as restore.Request's
+// own check has it).
+var logicalName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,99}$`)
 
 func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

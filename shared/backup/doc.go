@@ -5,8 +5,9 @@
 // Functions host: functions/triggers.go hands every message of the backup
 // queues (Queues) to Engine.Handle, the one dispatch (tests and bench use it
 // too, through testkit/pump), and the timers to Schedule and
-// ApplyRetention; the HTTP API calls StartRun, Cancel and the run reads
-// (Run, Runs, Tasks, LatestRun(s)). It knows nothing about where
+// ApplyRetention; the HTTP API calls StartRun (StartRunWith for a full run
+// on demand), Cancel (the run ends cancelled), PurgeEnvironment (a removed
+// environment's runs) and the run reads (Run, Runs, Tasks, LatestRun(s)). It knows nothing about where
 // environments are registered either: a Directory gives them, and the app's
 // (package wiring) adapts shared/connections.
 //
