@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -357,9 +356,11 @@ var (
 func modulePackages(t *testing.T) []pkg {
 	t.Helper()
 	loadOnce.Do(func() {
+		// `go test` puts the toolchain's go first on PATH for the test.
 		goBin, err := exec.LookPath("go")
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			loadErr = fmt.Errorf("the go command is not on PATH: %v", err)
+			return
 		}
 		cmd := exec.Command(goBin, "list", "-json", "./...")
 		cmd.Dir = ".."
