@@ -10,6 +10,12 @@
 // environments are registered either: a Directory gives them, and the app's
 // (package wiring) adapts shared/connections.
 //
+// The scan reads the table metadata in a bounded number of requests
+// (scanmeta.go): RetrieveMetadataChanges for many tables at once, and from
+// the second run on only the changes since the previous run's snapshot
+// (metaparts.go applies them); the run records the scan's request count and
+// how the metadata was read.
+//
 // Concurrency design. No invocation runs long or holds a run in memory: a
 // run is a set of Table Storage rows (shared/runstate) and messages.
 //   - One table is read page by page: each ExtractPage invocation reads one

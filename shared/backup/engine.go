@@ -70,6 +70,9 @@ type Options struct {
 	// only, SweepPageSize per request, to find records deleted during the
 	// full read (see sweep.go).
 	SweepPageSize int
+	// MetadataTablesPerRequest is how many tables one full metadata read
+	// (RetrieveMetadataChanges) asks for (default 50; see scanmeta.go).
+	MetadataTablesPerRequest int
 	// MaxDeliveries is the queue's max delivery count (default 10): on that
 	// delivery a failing page marks its table failed instead of failing.
 	MaxDeliveries int
@@ -122,6 +125,9 @@ func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender 
 	}
 	if o.SweepPageSize <= 0 || o.SweepPageSize > dataverse.MaxPageSize {
 		o.SweepPageSize = dataverse.MaxPageSize
+	}
+	if o.MetadataTablesPerRequest <= 0 {
+		o.MetadataTablesPerRequest = 50
 	}
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = 10

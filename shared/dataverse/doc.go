@@ -11,7 +11,9 @@
 // whoami.go and validate.go hold the calls connection validation needs
 // (WhoAmI, a user's roles, change tracking readability). pages.go reads
 // collection pages (streamed, with their next and delta links) and
-// metadata.go the table definitions; write.go, batch.go, files.go,
+// metadata.go the table definitions (metadatachanges.go many tables' columns
+// and relationships at once, and what changed since a version stamp, through
+// RetrieveMetadataChanges); write.go, batch.go, files.go,
 // upload.go and fileblocks.go write records, $batch requests and file
 // columns. All build on do. hosts.go holds the environment-URL allow-list
 // that keeps the service from being pointed at arbitrary hosts (SSRF).

@@ -67,6 +67,13 @@ type Run struct {
 	MetadataBlob   string `json:"metadataBlob,omitempty"`
 	MetadataBytes  int64  `json:"metadataBytes,omitempty"`
 	MetadataSHA256 string `json:"metadataSha256,omitempty"`
+	// ScanRequests is how many Web API requests the scan sent (WhoAmI, the
+	// table list, the metadata reads, retries included); MetadataRead how the
+	// table metadata was read ("full" or "incremental", the changes since the
+	// previous run's snapshot) and MetadataReason why.
+	ScanRequests   int    `json:"scanRequests,omitempty"`
+	MetadataRead   string `json:"metadataRead,omitempty"`
+	MetadataReason string `json:"metadataReason,omitempty"`
 
 	// UpdatedAt is the time of the last write (set by the store).
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
