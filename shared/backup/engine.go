@@ -108,6 +108,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	clients map[string]clientSet
+	names   map[string][]string // run -> its tasks' tables by Order (lifecycle.go)
 }
 
 type clientSet struct {
@@ -147,7 +148,7 @@ func New(dir Directory, state *runstate.Store, blobs backupformat.Blobs, sender 
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{opts: o, dir: dir, state: state, blobs: blobs, sender: sender, log: o.Log, clients: map[string]clientSet{}}
+	return &Engine{opts: o, dir: dir, state: state, blobs: blobs, sender: sender, log: o.Log, clients: map[string]clientSet{}, names: map[string][]string{}}
 }
 
 // Blobs is the backup blob store (for restore and browsing).
@@ -155,22 +156,22 @@ func (e *Engine) Blobs() backupformat.Blobs { return e.blobs }
 
 // clientsFor returns one Dataverse client per identity of env's connection,
 // cached for 10 minutes (credentials cache their tokens).
-func (e *Engine) clientsFor(ctx context.Context, env Environment) ([]*dataverse.Client, error) {
+func (e *Engine) clientsFor(ctx context.Context, envID string) ([]*dataverse.Client, error) {
 	e.mu.Lock()
-	cs, ok := e.clients[env.ID]
+	cs, ok := e.clients[envID]
 	e.mu.Unlock()
 	if ok && e.opts.Now().Sub(cs.made) < 10*time.Minute {
 		return cs.clients, nil
 	}
-	out, err := e.dir.Clients(ctx, env.ID)
+	out, err := e.dir.Clients(ctx, envID)
 	if err != nil {
-		return nil, fmt.Errorf("clients of environment %s: %w", env.ID, err)
+		return nil, fmt.Errorf("clients of environment %s: %w", envID, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("environment %s: its connection has no identity", env.ID)
+		return nil, fmt.Errorf("environment %s: its connection has no identity", envID)
 	}
 	e.mu.Lock()
-	e.clients[env.ID] = clientSet{clients: out, made: e.opts.Now()}
+	e.clients[envID] = clientSet{clients: out, made: e.opts.Now()}
 	e.mu.Unlock()
 	return out, nil
 }

@@ -110,7 +110,7 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	if err != nil {
 		return fmt.Errorf("environment %s: %w", m.Environment, err)
 	}
-	clients, err := e.clientsFor(ctx, env)
+	clients, err := e.clientsFor(ctx, env.ID)
 	if err != nil {
 		return err
 	}
@@ -259,6 +259,7 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	if err := e.state.AddTasks(ctx, tasks); err != nil {
 		return err
 	}
+	e.rememberTaskNames(run.ID, tasks)
 	hint := snap.DopHint
 	if hint <= 0 {
 		hint = 4
@@ -277,6 +278,12 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		r.Identities = len(clients)
 		r.MetadataBlob, r.MetadataBytes, r.MetadataSHA256 = metaRef.Blob, metaRef.Bytes, metaRef.SHA256
 		r.ScanRequests, r.MetadataRead, r.MetadataReason = snap.ScanRequests, snap.MetadataRead, snap.MetadataReason
+		r.Tracked = true
+		for _, t := range tasks {
+			if runstate.TaskTerminal(t.Status) {
+				r.Ended.Add(t.Order)
+			}
+		}
 		return true, nil
 	})
 	if err != nil {
