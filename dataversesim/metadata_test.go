@@ -340,3 +340,44 @@ func TestRetrieveMetadataChanges(t *testing.T) {
 }
 
 func (a *AttrDef) validForCreate() bool { return !a.ReadOnly || a.IsPrimaryID }
+
+// TestRetrieveMetadataChangesDerivedProperties: an AttributeQuery names
+// properties of the derived column types without a cast (Targets,
+// OptionSet, MaxSizeInKB), as Microsoft's RetrieveMetadataChanges sample
+// asks for OptionSet; each column carries those of its own type. A name no
+// column type has is still refused.
+func TestRetrieveMetadataChangesDerivedProperties(t *testing.T) {
+	_, e := small(t)
+	q := `{"Properties":{"PropertyNames":["Attributes","ManyToOneRelationships"]},
+		"Criteria":{"FilterOperator":"Or","Conditions":[{"ConditionOperator":"Equals","PropertyName":"LogicalName","Value":{"Type":"System.String","Value":"contact"}}]},
+		"AttributeQuery":{"Properties":{"PropertyNames":["AttributeType","Targets","OptionSet","MaxSizeInKB"]}},
+		"RelationshipQuery":{"Properties":{"PropertyNames":["ReferencingAttribute","ReferencedEntity"]}}}`
+	r := call(t, e, "GET", rmcURL(q), nil)
+	want(t, r, 200)
+	ents := r.body["EntityMetadata"].([]any)
+	if len(ents) != 1 {
+		t.Fatalf("one table expected: %.300s", r.raw)
+	}
+	byName := map[string]map[string]any{}
+	for _, a := range ents[0].(map[string]any)["Attributes"].([]any) {
+		am := a.(map[string]any)
+		byName[am["LogicalName"].(string)] = am
+	}
+	if tg, _ := byName["parentcustomerid"]["Targets"].([]any); len(tg) != 2 {
+		t.Errorf("lookup without its targets: %v", byName["parentcustomerid"])
+	}
+	if os, _ := byName["gendercode"]["OptionSet"].(map[string]any); os == nil || len(os["Options"].([]any)) != 2 {
+		t.Errorf("choice column without its options: %v", byName["gendercode"])
+	}
+	if _, ok := byName["firstname"]["Targets"]; ok {
+		t.Errorf("a text column carries Targets: %v", byName["firstname"])
+	}
+	rels := ents[0].(map[string]any)["ManyToOneRelationships"].([]any)
+	if len(rels) == 0 || rels[0].(map[string]any)["ReferencingAttribute"] == nil {
+		t.Errorf("relationships without the derived type's properties: %v", rels)
+	}
+	r = call(t, e, "GET", rmcURL(`{"Properties":{"PropertyNames":["Attributes"]},"AttributeQuery":{"Properties":{"PropertyNames":["Nope"]}}}`), nil)
+	if r.status != 400 || r.errMsg() != "The type AttributeMetadata does not have a property named Nope" {
+		t.Fatalf("unknown column property: %d %s", r.status, r.raw)
+	}
+}

@@ -329,8 +329,8 @@ func (e *Env) retrieveMetadataChanges(rc *reqCtx, w http.ResponseWriter, r *http
 	}
 	for _, chk := range []*dvError{
 		query.Properties.check(entityMetadataProps, "EntityMetadata"), query.Criteria.check(entityMetadataProps, "EntityMetadata"),
-		subCheck(query.AttributeQuery, attributeProps["AttributeMetadata"], "AttributeMetadata"),
-		subCheck(query.RelationshipQuery, relationshipProps["RelationshipMetadataBase"], "RelationshipMetadataBase"),
+		subCheck(query.AttributeQuery, anyAttributeProps, "AttributeMetadata"),
+		subCheck(query.RelationshipQuery, anyRelationshipProps, "RelationshipMetadataBase"),
 		subCheck(query.KeyQuery, entityKeyProps, "EntityKeyMetadata"),
 	} {
 		if chk != nil {
@@ -354,6 +354,27 @@ func (e *Env) retrieveMetadataChanges(rc *reqCtx, w http.ResponseWriter, r *http
 		"EntityMetadata":     entities,
 	}
 	writeMetaJSON(w, out)
+}
+
+// anyAttributeProps and anyRelationshipProps are the properties an
+// AttributeQuery or RelationshipQuery may name: those of the base type and
+// of every derived type, as the answer holds the derived (Complex*) types
+// and names no cast. Microsoft's own Web API sample asks for "OptionSet"
+// in its AttributeQuery (PowerApps-Samples, dataverse/webapi/CSharp-NETx/
+// RetrieveMetadataChanges/Program.cs), and query-schema-definitions.md
+// gives RetrieveMetadataChanges "details for derived types" in one request
+// where EntityDefinitions needs a cast per type. An item of a type without
+// the property leaves it out.
+var anyAttributeProps, anyRelationshipProps = unionProps(attributeProps), unionProps(relationshipProps)
+
+func unionProps(byType map[string]map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, props := range byType {
+		for p := range props {
+			out[p] = true
+		}
+	}
+	return out
 }
 
 func subCheck(q *metaSubQuery, props map[string]bool, typ string) *dvError {

@@ -11,6 +11,12 @@
 // environments are registered either: a Directory gives them, and the app's
 // (package wiring) adapts shared/connections.
 //
+// The scan reads the table metadata in a bounded number of requests
+// (scanmeta.go): RetrieveMetadataChanges for many tables at once, and from
+// the second run on only the changes since the previous run's snapshot
+// (metaparts.go applies them); the run records the scan's request count and
+// how the metadata was read.
+//
 // Concurrency design. No invocation runs long or holds a run in memory: a
 // run is a set of Table Storage rows (shared/runstate) and messages.
 //   - One table is read page by page: each ExtractPage invocation reads one
@@ -23,6 +29,14 @@
 //     the environment's x-ms-dop-hint (capped by Options.MaxConcurrency),
 //     halves on every 429 and grows by one for each table that finished
 //     without throttling. Queued tables are launched as running ones end.
+//     The run row keeps which tables were launched and which ended
+//     (runstate.Run.Launched, Ended), so moving the run on after a table
+//     reads and writes that one row, whatever the number of tables (a
+//     600-table organization does not list 600 tasks per table). A launch
+//     is claimed in the row (ETag-conditional: two invocations never claim
+//     one table), its message sent, then the claim cleared; a claim left
+//     by an invocation that died is sent again by its redelivery or by any
+//     later move (lifecycle.go).
 //   - A 429 never sleeps in the invocation: the same page message is re-sent
 //     with Delay = Retry-After on the next identity of the connection, and the
 //     throttle is counted. Pages are spread over the connection's identities

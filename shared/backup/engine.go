@@ -71,6 +71,9 @@ type Options struct {
 	// only, SweepPageSize per request, to find records deleted during the
 	// full read (see sweep.go).
 	SweepPageSize int
+	// MetadataTablesPerRequest is how many tables one full metadata read
+	// (RetrieveMetadataChanges) asks for (default 50; see scanmeta.go).
+	MetadataTablesPerRequest int
 	// MaxDeliveries is the queue's max delivery count (default 10): on that
 	// delivery a failing page marks its table failed instead of failing.
 	MaxDeliveries int
@@ -106,6 +109,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	clients map[string]clientSet
+	names   map[string][]string // run -> its tasks' tables by Order (lifecycle.go)
 }
 
 type clientSet struct {
@@ -123,6 +127,9 @@ func New(dir Directory, state *runstate.Store, blobs blobstore.Store, sender mes
 	}
 	if o.SweepPageSize <= 0 || o.SweepPageSize > dataverse.MaxPageSize {
 		o.SweepPageSize = dataverse.MaxPageSize
+	}
+	if o.MetadataTablesPerRequest <= 0 {
+		o.MetadataTablesPerRequest = 50
 	}
 	if o.MaxDeliveries <= 0 {
 		o.MaxDeliveries = 10
@@ -142,7 +149,7 @@ func New(dir Directory, state *runstate.Store, blobs blobstore.Store, sender mes
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{opts: o, dir: dir, state: state, blobs: blobs, sender: sender, log: o.Log, clients: map[string]clientSet{}}
+	return &Engine{opts: o, dir: dir, state: state, blobs: blobs, sender: sender, log: o.Log, clients: map[string]clientSet{}, names: map[string][]string{}}
 }
 
 // Blobs is the backup blob store (for restore and browsing).
@@ -150,22 +157,22 @@ func (e *Engine) Blobs() blobstore.Store { return e.blobs }
 
 // clientsFor returns one Dataverse client per identity of env's connection,
 // cached for 10 minutes (credentials cache their tokens).
-func (e *Engine) clientsFor(ctx context.Context, env Environment) ([]*dataverse.Client, error) {
+func (e *Engine) clientsFor(ctx context.Context, envID string) ([]*dataverse.Client, error) {
 	e.mu.Lock()
-	cs, ok := e.clients[env.ID]
+	cs, ok := e.clients[envID]
 	e.mu.Unlock()
 	if ok && e.opts.Now().Sub(cs.made) < 10*time.Minute {
 		return cs.clients, nil
 	}
-	out, err := e.dir.Clients(ctx, env.ID)
+	out, err := e.dir.Clients(ctx, envID)
 	if err != nil {
-		return nil, fmt.Errorf("clients of environment %s: %w", env.ID, err)
+		return nil, fmt.Errorf("clients of environment %s: %w", envID, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("environment %s: its connection has no identity", env.ID)
+		return nil, fmt.Errorf("environment %s: its connection has no identity", envID)
 	}
 	e.mu.Lock()
-	e.clients[env.ID] = clientSet{clients: out, made: e.opts.Now()}
+	e.clients[envID] = clientSet{clients: out, made: e.opts.Now()}
 	e.mu.Unlock()
 	return out, nil
 }

@@ -35,7 +35,7 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 	switch {
 	case runstate.TaskTerminal(t.Status):
 		// Replayed after the table ended: make sure the run goes on.
-		return e.afterTable(ctx, m.Environment, m.Run)
+		return e.afterTable(ctx, m.Environment, m.Run, t)
 	case t.Page >= m.Page:
 		// Page already recorded (duplicate, or redelivery after a crash
 		// between recording and sending): re-send what may be missing.
@@ -58,11 +58,7 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 		t.Status = runstate.TaskRunning
 	}
 
-	env, err := e.dir.GetEnvironment(ctx, m.Environment)
-	if err != nil {
-		return err
-	}
-	clients, err := e.clientsFor(ctx, env)
+	clients, err := e.clientsFor(ctx, m.Environment)
 	if err != nil {
 		return err
 	}
@@ -82,14 +78,19 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 		return e.pageFailed(ctx, t, m, deliveryCount, err)
 	}
 
-	// Record the page; only the first writer of page m.Page wins.
+	// Record the page; only the first writer of page m.Page wins. Usually
+	// nobody wrote the task since it was read: one conditional write.
 	recorded := false
-	t, err = e.state.ModifyTask(ctx, m.Run, m.Table, func(t *runstate.Task) (bool, error) {
+	t, err = e.state.ModifyTaskFrom(ctx, t, func(t *runstate.Task) (bool, error) {
+		recorded = false
 		if t.Page != m.Page-1 || runstate.TaskTerminal(t.Status) {
 			return false, nil
 		}
 		recorded = true
 		e.applyPage(t, m.Page, res)
+		if !hasFollowUp(t, m.Page) {
+			t.Sent = m.Page // nothing to send after this page: no separate write for it
+		}
 		return true, nil
 	})
 	if err != nil {
@@ -103,8 +104,10 @@ func (e *Engine) ExtractPage(ctx context.Context, m ExtractMessage, deliveryCoun
 		e.log.InfoContext(ctx, "id sweep ended", "run", m.Run, "table", m.Table, "liveIds", t.SweepIDs, "backupIds", t.SweepBackupIDs, "tombstones", t.SweepTombstones)
 		e.dropSweepIDs(ctx, t, m.Page)
 	}
-	if err := e.sendNext(ctx, t, m); err != nil {
-		return err
+	if t.Sent < m.Page {
+		if err := e.sendNext(ctx, t, m); err != nil {
+			return err
+		}
 	}
 	if t.Status == runstate.TaskFiles {
 		return e.checkFiles(ctx, t)
@@ -352,6 +355,12 @@ func (e *Engine) sendNext(ctx context.Context, t *runstate.Task, m ExtractMessag
 		return true, nil
 	})
 	return err
+}
+
+// hasFollowUp reports whether sendNext has anything to send after page n:
+// the page's files message, or the next page's message.
+func hasFollowUp(t *runstate.Task, n int) bool {
+	return len(t.FileColumns)+len(t.ImageColumns) > 0 && hasPage(t, n) || t.Status == runstate.TaskRunning
 }
 
 // hasPage reports whether page n of t stored records (id sweep pages but

@@ -509,8 +509,8 @@ func TestScanDeliveredTwiceAtOnce(t *testing.T) {
 func TestScanRetriesTransientMetadataFailures(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, fixtureOptions{sim: dataversesim.Options{Records: 20, Seed: 19}, engine: smallPages})
-	f.sim.Demo().InjectFault(dataversesim.Fault{Kind: dataversesim.Fault503, Method: "GET", Path: "/Attributes", Count: 2})
-	f.sim.Demo().InjectFault(dataversesim.Fault{Kind: dataversesim.FaultReset, Method: "GET", Path: "Relationships", Count: 1})
+	f.sim.Demo().InjectFault(dataversesim.Fault{Kind: dataversesim.Fault503, Method: "GET", Path: "RetrieveMetadataChanges", Count: 2})
+	f.sim.Demo().InjectFault(dataversesim.Fault{Kind: dataversesim.FaultReset, Method: "GET", Path: "RetrieveMetadataChanges", Count: 1})
 	run := f.backup(ctx, pumpOptions{})
 	if run.Status != runstate.RunSucceeded {
 		t.Fatalf("run: %s %s", run.Status, run.Reason)

@@ -31,7 +31,7 @@ func (e *Engine) DownloadFiles(ctx context.Context, m FilesMessage, deliveryCoun
 		return err
 	}
 	if runstate.TaskTerminal(t.Status) {
-		return e.afterTable(ctx, m.Environment, m.Run)
+		return e.afterTable(ctx, m.Environment, m.Run, t)
 	}
 	var page *backupformat.PageRef
 	for i := range t.Pages {
@@ -42,11 +42,7 @@ func (e *Engine) DownloadFiles(ctx context.Context, m FilesMessage, deliveryCoun
 	if page == nil {
 		return nil // page dropped by a fallback to full
 	}
-	env, err := e.dir.GetEnvironment(ctx, m.Environment)
-	if err != nil {
-		return err
-	}
-	clients, err := e.clientsFor(ctx, env)
+	clients, err := e.clientsFor(ctx, m.Environment)
 	if err != nil {
 		return err
 	}

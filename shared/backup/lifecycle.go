@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/cloudbackup-d365/cloudbackup/shared/backupformat"
 	"github.com/cloudbackup-d365/cloudbackup/shared/blobstore"
@@ -21,84 +24,237 @@ func sha256hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// tableEnded adapts the run's concurrency after a table ended and moves
-// the run on (next tables, or finalization).
+// tableEnded logs a table's end and moves the run on (afterTable also
+// adapts the concurrency to it).
 func (e *Engine) tableEnded(ctx context.Context, t *runstate.Task) error {
-	if t.Status == runstate.TaskDone && t.Throttled == 0 {
-		if _, err := e.state.ModifyRun(ctx, t.Environment, t.Run, func(r *runstate.Run) (bool, error) {
-			if r.Concurrency >= r.MaxConcurrency {
-				return false, nil
-			}
-			r.Concurrency++
-			return true, nil
-		}); err != nil {
-			return err
-		}
-	}
 	e.log.InfoContext(ctx, "table ended", "run", t.Run, "table", t.Table, "status", t.Status, "records", t.Records,
 		"deletes", t.Deletes, "pages", len(t.Pages), "mode", t.Mode, "reason", t.Reason)
-	return e.afterTable(ctx, t.Environment, t.Run)
+	return e.afterTable(ctx, t.Environment, t.Run, t)
 }
 
-// afterTable launches queued tables while the run has free slots, or
-// finalizes the run when every table has ended. Safe to call any number of
-// times (replays call it again).
-func (e *Engine) afterTable(ctx context.Context, env, runID string) error {
-	run, err := e.state.GetRun(ctx, env, runID)
-	if err != nil {
-		return err
+// relaunchAfter is how old a claimed launch must be before any move of the
+// run sends its message again (a claim whose sender died without being
+// delivered again).
+const relaunchAfter = 2 * time.Minute
+
+// afterTable moves a run on after the tables in ended ended (none: after
+// the scan, or a replay): it records their end in the run row (the run's
+// Ended set; a table that finished without throttling raises the
+// concurrency by one), claims queued tables for the free slots in Order
+// (Launched, Launching), sends their first extract messages, and finalizes
+// the run once every table has ended. It reads and writes the run row only
+// (and lists the tasks once per process and run for their names), so its
+// cost does not grow with the number of tables. Safe to call any number of
+// times: marking an end is idempotent, a claim is an ETag-conditional write
+// (two callers never claim the same table), and a claim stays in Launching
+// until its message is sent, so a caller that died in between is made good
+// by its redelivery (same cause) or, after relaunchAfter, by any later move.
+func (e *Engine) afterTable(ctx context.Context, env, runID string, ended ...*runstate.Task) error {
+	causes := map[int]bool{}
+	for _, t := range ended {
+		causes[t.Order] = true
 	}
-	if run.Status != runstate.RunRunning && run.Status != runstate.RunFinalizing {
-		return nil
+	if len(ended) == 0 {
+		causes[-1] = true
 	}
-	tasks, err := e.state.ListTasks(ctx, runID)
-	if err != nil {
-		return err
+	now := e.opts.Now().UTC()
+	var resync *runstate.Run
+	for {
+		var send []runstate.Launch
+		needResync := false
+		run, err := e.state.ModifyRun(ctx, env, runID, func(r *runstate.Run) (bool, error) {
+			send, needResync = nil, false
+			if r.Status != runstate.RunRunning {
+				return false, nil
+			}
+			changed := false
+			if !r.Tracked {
+				// A run scanned before the run row kept its tasks' progress.
+				if resync == nil {
+					needResync = true
+					return false, nil
+				}
+				r.Tracked, r.Launched, r.Ended, changed = true, resync.Launched, resync.Ended, true
+			}
+			for _, t := range ended {
+				if !r.Ended.Add(t.Order) {
+					continue
+				}
+				changed = true
+				if t.Status == runstate.TaskDone && t.Throttled == 0 && r.Concurrency < r.MaxConcurrency {
+					r.Concurrency++
+				}
+			}
+			active := 0
+			for i := range r.Tables {
+				if r.Launched.Has(i) && !r.Ended.Has(i) {
+					active++
+				}
+			}
+			for i := 0; i < r.Tables && active < max(r.Concurrency, 1); i++ {
+				if !r.Launched.Has(i) && !r.Ended.Has(i) {
+					r.Launched.Add(i)
+					r.Launching = append(r.Launching, runstate.Launch{Order: i, Cause: first(causes), At: now})
+					active++
+					changed = true
+				}
+			}
+			for _, l := range r.Launching {
+				if causes[l.Cause] || now.Sub(l.At) >= relaunchAfter {
+					send = append(send, l)
+				}
+			}
+			return changed, nil
+		})
+		if errors.Is(err, runstate.ErrNotFound) {
+			return nil // the run was deleted
+		}
+		if err != nil {
+			return err
+		}
+		if needResync {
+			if resync, err = e.progressFromTasks(ctx, run); err != nil {
+				return err
+			}
+			continue
+		}
+		if run.Status == runstate.RunFinalizing || run.Status == runstate.RunRunning && run.Ended.Len() >= run.Tables {
+			return e.finalizeIfEnded(ctx, run)
+		}
+		if len(send) == 0 || run.Status != runstate.RunRunning {
+			return nil
+		}
+		return e.launch(ctx, run, send)
 	}
-	active, ended := 0, 0
-	var queued []*runstate.Task
-	for _, t := range tasks {
-		switch {
-		case runstate.TaskTerminal(t.Status):
-			ended++
-		case t.Status == runstate.TaskQueued:
-			queued = append(queued, t)
-		case t.Status == runstate.TaskRunning:
-			active++
+}
+
+// first is the cause a new claim is recorded under: the ended table's
+// order (the lowest when several), or -1.
+func first(causes map[int]bool) int {
+	out := -1
+	for c := range causes {
+		if out == -1 || c < out {
+			out = c
 		}
 	}
-	if ended == len(tasks) {
-		return e.finalize(ctx, run, tasks)
+	return out
+}
+
+// launch sends the first extract message of each claimed table, then
+// clears the claims. Send first: a crash in between leaves a claim that is
+// sent again (a duplicate page message is harmless), never a claimed table
+// without a message.
+func (e *Engine) launch(ctx context.Context, run *runstate.Run, claims []runstate.Launch) error {
+	names, err := e.taskNames(ctx, run.ID)
+	if err != nil {
+		return err
 	}
-	slots := max(run.Concurrency, 1) - active
-	if slots <= 0 || len(queued) == 0 {
-		return nil
-	}
-	launch := queued[:min(slots, len(queued))]
-	// Send first, then mark running: a crash in between leaves a message
-	// for a queued task (ExtractPage accepts it), never a running task
-	// without a message.
-	msgs := make([]messaging.Message, 0, len(launch))
-	for _, t := range launch {
-		m := ExtractMessage{Environment: env, Run: runID, Table: t.Table, Page: 1, Identity: t.Order}
+	msgs := make([]messaging.Message, 0, len(claims))
+	for _, l := range claims {
+		if l.Order >= len(names) {
+			return fmt.Errorf("run %s: no task of order %d (%d tasks)", run.ID, l.Order, len(names))
+		}
+		m := ExtractMessage{Environment: run.Environment, Run: run.ID, Table: names[l.Order], Page: 1, Identity: l.Order}
 		body, _ := encode(m)
 		msgs = append(msgs, messaging.Message{ID: extractID(m), Body: body})
 	}
 	if err := e.sender.Send(ctx, messaging.QueueExtract, msgs...); err != nil {
 		return err
 	}
-	for _, t := range launch {
-		if _, err := e.state.ModifyTask(ctx, runID, t.Table, func(x *runstate.Task) (bool, error) {
-			if x.Status != runstate.TaskQueued {
-				return false, nil
+	sent := map[int]bool{}
+	for _, l := range claims {
+		sent[l.Order] = true
+	}
+	_, err = e.state.ModifyRun(ctx, run.Environment, run.ID, func(r *runstate.Run) (bool, error) {
+		n := len(r.Launching)
+		r.Launching = slices.DeleteFunc(r.Launching, func(l runstate.Launch) bool { return sent[l.Order] })
+		return len(r.Launching) != n, nil
+	})
+	return err
+}
+
+// finalizeIfEnded finalizes a run whose every table ended, checked against
+// the tasks themselves; when they disagree with the run row (which cannot
+// happen unless a row was edited), the row is rebuilt from the tasks.
+func (e *Engine) finalizeIfEnded(ctx context.Context, run *runstate.Run) error {
+	tasks, err := e.state.ListTasks(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if !runstate.TaskTerminal(t.Status) {
+			e.log.WarnContext(ctx, "run row says every table ended but a task has not; progress rebuilt from the tasks",
+				"run", run.ID, "table", t.Table, "status", t.Status)
+			fixed, err := e.progressFromTasks(ctx, run)
+			if err != nil {
+				return err
 			}
-			x.Status = runstate.TaskRunning
-			return true, nil
-		}); err != nil {
+			_, err = e.state.ModifyRun(ctx, run.Environment, run.ID, func(r *runstate.Run) (bool, error) {
+				r.Tracked, r.Launched, r.Ended = true, fixed.Launched, fixed.Ended
+				return true, nil
+			})
 			return err
 		}
 	}
-	return nil
+	e.forgetTaskNames(run.ID)
+	return e.finalize(ctx, run, tasks)
+}
+
+// progressFromTasks rebuilds a run's Launched and Ended sets from its tasks.
+func (e *Engine) progressFromTasks(ctx context.Context, run *runstate.Run) (*runstate.Run, error) {
+	tasks, err := e.state.ListTasks(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &runstate.Run{Tracked: true}
+	for _, t := range tasks {
+		if runstate.TaskTerminal(t.Status) {
+			out.Ended.Add(t.Order)
+		}
+		if t.Status != runstate.TaskQueued {
+			out.Launched.Add(t.Order)
+		}
+	}
+	e.rememberTaskNames(run.ID, tasks)
+	return out, nil
+}
+
+// taskNames returns the tables of a run's tasks by Order: listed once per
+// process and run (they never change after the scan).
+func (e *Engine) taskNames(ctx context.Context, runID string) ([]string, error) {
+	e.mu.Lock()
+	names, ok := e.names[runID]
+	e.mu.Unlock()
+	if ok {
+		return names, nil
+	}
+	tasks, err := e.state.ListTasks(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	return e.rememberTaskNames(runID, tasks), nil
+}
+
+func (e *Engine) rememberTaskNames(runID string, tasks []*runstate.Task) []string {
+	names := make([]string, len(tasks))
+	for _, t := range tasks {
+		if t.Order >= 0 && t.Order < len(names) {
+			names[t.Order] = t.Table
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.names) >= 64 { // runs of many environments at once: start over
+		e.names = map[string][]string{}
+	}
+	e.names[runID] = names
+	return names
+}
+
+func (e *Engine) forgetTaskNames(runID string) {
+	e.mu.Lock()
+	delete(e.names, runID)
+	e.mu.Unlock()
 }
 
 // finalize writes the manifest and ends the run, once.

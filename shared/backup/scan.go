@@ -94,6 +94,16 @@ type snapshot struct {
 	DopHint           int                                   `json:"dopHint"`
 	EntityDefinitions json.RawMessage                       `json:"entityDefinitions"`
 	Tables            map[string]map[string]json.RawMessage `json:"tables"`
+	// MetadataRead is how the tables' metadata was read (MetadataFull or
+	// MetadataIncremental), MetadataReason why; MetadataBase is the run whose
+	// snapshot the changes were applied to. MetadataVersionStamp is the
+	// RetrieveMetadataChanges ServerVersionStamp the next run reads changes
+	// from (scanmeta.go). ScanRequests counts the scan's Web API requests.
+	MetadataRead         string `json:"metadataRead,omitempty"`
+	MetadataReason       string `json:"metadataReason,omitempty"`
+	MetadataBase         string `json:"metadataBase,omitempty"`
+	MetadataVersionStamp string `json:"metadataVersionStamp,omitempty"`
+	ScanRequests         int    `json:"scanRequests,omitempty"`
 }
 
 func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) error {
@@ -101,7 +111,7 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	if err != nil {
 		return fmt.Errorf("environment %s: %w", m.Environment, err)
 	}
-	clients, err := e.clientsFor(ctx, env)
+	clients, err := e.clientsFor(ctx, env.ID)
 	if err != nil {
 		return err
 	}
@@ -109,13 +119,15 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	if err != nil {
 		return err
 	}
-	// Metadata requests go round the identities, each retried in the
-	// invocation when it fails transiently. On a throttle, or a failure that
-	// outlasts the retries, what was read is kept and the scan goes on from
-	// there: re-queued with the Retry-After, or delivered again by the host.
-	nreq := 0
+	// Requests go round the identities, each retried in the invocation when
+	// it fails transiently. On a throttle, or a failure that outlasts the
+	// retries, what was read is kept and the scan goes on from there:
+	// re-queued with the Retry-After, or delivered again by the host.
 	read := func(fn func(c *dataverse.Client) error) error {
-		_, err := retry.Do(ctx, inInvocation, func() error { nreq++; return fn(clients[nreq%len(clients)]) })
+		_, err := retry.Do(ctx, inInvocation, func() error {
+			snap.ScanRequests++
+			return fn(clients[snap.ScanRequests%len(clients)])
+		})
 		return err
 	}
 	keepPartial := func(err error) error {
@@ -124,14 +136,14 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		}
 		return err
 	}
-	if snap.EntityDefinitions == nil {
+	if len(snap.EntityDefinitions) == 0 || string(snap.EntityDefinitions) == "null" {
 		var who dataverse.WhoAmIResponse
 		if err := read(func(*dataverse.Client) (err error) { who, err = clients[0].WhoAmI(ctx); return err }); err != nil {
-			return err
+			return keepPartial(err)
 		}
 		var raw json.RawMessage
 		if err := read(func(c *dataverse.Client) (err error) { _, raw, err = c.EntityDefinitions(ctx); return err }); err != nil {
-			return err
+			return keepPartial(err)
 		}
 		snap.DopHint, snap.EntityDefinitions = who.DopHint, raw
 	}
@@ -140,6 +152,32 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		return fmt.Errorf("entity definitions: %w", err)
 	}
 	slices.SortFunc(defs, func(a, b dataverse.EntityDefinition) int { return strings.Compare(a.LogicalName, b.LogicalName) })
+	var names []string
+	for _, d := range defs {
+		if inScope(d.LogicalName, env.Policy) {
+			names = append(names, d.LogicalName)
+		}
+	}
+
+	base, err := e.baseManifest(ctx, env.ID, run.ID)
+	if err != nil {
+		return err
+	}
+	now := e.opts.Now().UTC()
+	kind, fullReason := backupformat.KindFull, ""
+	if base != nil && !env.Policy.AlwaysFull && !run.FullRequested {
+		kind = backupformat.KindIncremental
+		if env.Policy.FullEvery > 0 {
+			if t, ok := runTime(oldestFull(base)); ok && now.Sub(t) >= env.Policy.FullEvery {
+				// The periodic full run reads the metadata in full too, so a
+				// snapshot kept up to date by changes is renewed now and then.
+				kind, fullReason = backupformat.KindFull, "periodic full run"
+			}
+		}
+	}
+	if err := e.readTableMetadata(ctx, snap, names, base, fullReason, read); err != nil {
+		return keepPartial(err)
+	}
 
 	// Tables in scope, with their skip reasons.
 	type planned struct {
@@ -147,7 +185,6 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		reason string
 	}
 	var plan []planned
-	parts := append([]string{"attributes"}, sortedKeys(dataverse.TableMetadataParts)...)
 	for _, d := range defs {
 		if !inScope(d.LogicalName, env.Policy) {
 			continue
@@ -159,38 +196,8 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		if d.EntitySetName == "" || d.PrimaryIDAttribute == "" {
 			p.reason = "no entity set or primary key in metadata"
 		}
-		tm := snap.Tables[d.LogicalName]
-		if tm == nil {
-			tm = map[string]json.RawMessage{}
-			snap.Tables[d.LogicalName] = tm
-		}
-		for _, part := range parts {
-			if tm[part] != nil || tm[part+"Error"] != nil {
-				continue
-			}
-			var v json.RawMessage
-			err := read(func(c *dataverse.Client) (err error) {
-				if part == "attributes" {
-					_, v, err = c.Attributes(ctx, d.LogicalName)
-				} else {
-					v, err = c.MetadataValue(ctx, d.LogicalName, dataverse.TableMetadataParts[part])
-				}
-				return err
-			})
-			if err != nil {
-				if dataverse.Classify(err).Retryable() {
-					return keepPartial(err)
-				}
-				// Refused for this table (privilege, bad request): the
-				// snapshot records the answer and the scan goes on.
-				msg, _ := json.Marshal(err.Error())
-				tm[part+"Error"] = msg
-				continue
-			}
-			tm[part] = v
-		}
 		var attrs []dataverse.AttributeDefinition
-		if raw := tm["attributes"]; raw != nil {
+		if raw := snap.Tables[d.LogicalName][partAttributes]; raw != nil {
 			if err := json.Unmarshal(raw, &attrs); err != nil {
 				return fmt.Errorf("attributes of %s: %w", d.LogicalName, err)
 			}
@@ -208,28 +215,13 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		}
 		plan = append(plan, p)
 	}
-	snap.TakenAt = e.opts.Now().UTC()
+	snap.TakenAt = now
 	metaRef, err := e.writeMetadata(ctx, env.ID, run.ID, snap)
 	if err != nil {
 		return err
 	}
 	_ = e.blobs.Delete(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(env.ID, run.ID))
-	who := struct{ DopHint int }{snap.DopHint}
 
-	base, err := e.baseManifest(ctx, env.ID, run.ID)
-	if err != nil {
-		return err
-	}
-	now := e.opts.Now().UTC()
-	kind := backupformat.KindFull
-	if base != nil && !env.Policy.AlwaysFull && !run.FullRequested {
-		kind = backupformat.KindIncremental
-		if env.Policy.FullEvery > 0 {
-			if t, ok := runTime(oldestFull(base)); ok && now.Sub(t) >= env.Policy.FullEvery {
-				kind = backupformat.KindFull
-			}
-		}
-	}
 	var tasks []*runstate.Task
 	for i, p := range plan {
 		d := p.meta.def
@@ -268,7 +260,8 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 	if err := e.state.AddTasks(ctx, tasks); err != nil {
 		return err
 	}
-	hint := who.DopHint
+	e.rememberTaskNames(run.ID, tasks)
+	hint := snap.DopHint
 	if hint <= 0 {
 		hint = 4
 	}
@@ -285,12 +278,20 @@ func (e *Engine) scan(ctx context.Context, run *runstate.Run, m ScanMessage) err
 		r.Concurrency = r.MaxConcurrency
 		r.Identities = len(clients)
 		r.MetadataBlob, r.MetadataBytes, r.MetadataSHA256 = metaRef.Blob, metaRef.Bytes, metaRef.SHA256
+		r.ScanRequests, r.MetadataRead, r.MetadataReason = snap.ScanRequests, snap.MetadataRead, snap.MetadataReason
+		r.Tracked = true
+		for _, t := range tasks {
+			if runstate.TaskTerminal(t.Status) {
+				r.Ended.Add(t.Order)
+			}
+		}
 		return true, nil
 	})
 	if err != nil {
 		return err
 	}
-	e.log.InfoContext(ctx, "run scanned", "environment", env.ID, "run", run.ID, "kind", kind, "tables", len(tasks), "dopHint", who.DopHint)
+	e.log.InfoContext(ctx, "run scanned", "environment", env.ID, "run", run.ID, "kind", kind, "tables", len(tasks), "dopHint", snap.DopHint,
+		"scanRequests", snap.ScanRequests, "metadataRead", snap.MetadataRead, "metadataReason", snap.MetadataReason)
 	return e.afterTable(ctx, env.ID, run.ID)
 }
 
@@ -340,15 +341,6 @@ func (e *Engine) savePartial(ctx context.Context, snap *snapshot) error {
 	}
 	_, err = e.blobs.Put(ctx, backupformat.ContainerBackups, backupformat.MetadataPartialBlob(snap.Environment, snap.Run), buf, &blobstore.PutOptions{ContentType: "application/gzip"})
 	return err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func (e *Engine) writeMetadata(ctx context.Context, env, run string, snap *snapshot) (backupformat.BlobRef, error) {

@@ -117,21 +117,24 @@ func (e *Engine) EndStalled(ctx context.Context, r *runstate.Run, now time.Time)
 	if r.Status == runstate.RunPending || len(tasks) == 0 {
 		return true, e.failRun(ctx, r.Environment, r.ID, reason)
 	}
-	for _, t := range tasks {
+	for i, t := range tasks {
 		if runstate.TaskTerminal(t.Status) {
 			continue
 		}
-		if _, err := e.state.ModifyTask(ctx, t.Run, t.Table, func(x *runstate.Task) (bool, error) {
+		x, err := e.state.ModifyTask(ctx, t.Run, t.Table, func(x *runstate.Task) (bool, error) {
 			if runstate.TaskTerminal(x.Status) {
 				return false, nil
 			}
 			x.Status, x.Reason = runstate.TaskFailed, reason
 			return true, nil
-		}); err != nil {
+		})
+		if err != nil {
 			return false, err
 		}
+		tasks[i] = x
 	}
-	if err := e.afterTable(ctx, r.Environment, r.ID); err != nil {
+	// Every task has ended now: the run row learns it for all of them.
+	if err := e.afterTable(ctx, r.Environment, r.ID, tasks...); err != nil {
 		return false, err
 	}
 	return true, nil

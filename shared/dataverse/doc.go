@@ -11,8 +11,9 @@
 // (throttled, transient, permanent, token expired, read refused). whoami.go
 // holds the calls connection validation needs (WhoAmI, a user's roles,
 // change tracking readability). pages.go reads collection pages (streamed,
-// with their next and delta links) and metadata.go the table definitions
-// (tablemeta.go: one table's columns and relationships in one request, for
+// with their next and delta links), metadata.go the table definitions,
+// metadatachanges.go many tables' columns and relationships at once and what
+// changed since a version stamp (RetrieveMetadataChanges), and (tablemeta.go: one table's columns and relationships in one request, for
 // restore, and Execute, which posts actions such as the close messages);
 // write.go, batch.go, files.go, upload.go and fileblocks.go write records,
 // $batch requests (with or without continue-on-error) and file columns. All

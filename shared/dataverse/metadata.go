@@ -103,15 +103,3 @@ func stringsTrimLeft(s string) string {
 	}
 	return s
 }
-
-// TableMetadataParts are the per-table metadata reads of a snapshot
-// (reference 3): lookups with targets, picklists with their option sets,
-// file columns, and the three kinds of relationships.
-var TableMetadataParts = map[string]string{
-	"lookups":    "Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata?$select=LogicalName,Targets",
-	"picklists":  "Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet,GlobalOptionSet",
-	"files":      "Attributes/Microsoft.Dynamics.CRM.FileAttributeMetadata?$select=LogicalName,MaxSizeInKB",
-	"manyToMany": "ManyToManyRelationships",
-	"manyToOne":  "ManyToOneRelationships",
-	"oneToMany":  "OneToManyRelationships",
-}

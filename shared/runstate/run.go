@@ -71,11 +71,40 @@ type Run struct {
 	MetadataBlob   string `json:"metadataBlob,omitempty"`
 	MetadataBytes  int64  `json:"metadataBytes,omitempty"`
 	MetadataSHA256 string `json:"metadataSha256,omitempty"`
+	// Progress of the table tasks, kept in the run row so that moving the
+	// run on (launching queued tables, noticing the last one ended) reads
+	// one row instead of every task (see shared/backup lifecycle.go):
+	// Launched holds the orders of the tasks whose first extract message was
+	// claimed, Ended those of the tasks that ended (skipped ones from the
+	// scan on), Launching the claimed orders whose messages may not be sent
+	// yet (re-sent by the next move until cleared). Tracked says the run
+	// keeps them (runs scanned before did not; they are rebuilt from the
+	// tasks once).
+	Tracked   bool     `json:"tracked,omitempty"`
+	Launched  OrderSet `json:"launched,omitzero"`
+	Ended     OrderSet `json:"ended,omitzero"`
+	Launching []Launch `json:"launching,omitempty"`
+
+	// ScanRequests is how many Web API requests the scan sent (WhoAmI, the
+	// table list, the metadata reads, retries included); MetadataRead how the
+	// table metadata was read ("full" or "incremental", the changes since the
+	// previous run's snapshot) and MetadataReason why.
+	ScanRequests   int    `json:"scanRequests,omitempty"`
+	MetadataRead   string `json:"metadataRead,omitempty"`
+	MetadataReason string `json:"metadataReason,omitempty"`
 
 	// UpdatedAt is the time of the last write (set by the store).
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 
 	ETag tablestore.ETag `json:"-"`
+}
+
+// Launch is a claimed launch of a task: its order, the order of the task
+// whose end made room for it (-1: the scan), and when it was claimed.
+type Launch struct {
+	Order int       `json:"order"`
+	Cause int       `json:"cause"`
+	At    time.Time `json:"at"`
 }
 
 // Seconds is the run's duration so far (or in total once finished).

@@ -148,6 +148,29 @@ func (s *Store) ModifyTask(ctx context.Context, run, table string, fn func(*Task
 	return t, err
 }
 
+// ModifyTaskFrom is ModifyTask starting from t as read before (its ETag):
+// one conditional write when the task did not change since, ModifyTask's
+// read-modify-write otherwise (and when fn declines t as read). fn may be
+// applied to t and again to the task as re-read.
+func (s *Store) ModifyTaskFrom(ctx context.Context, t *Task, fn func(*Task) (bool, error)) (*Task, error) {
+	if t.ETag != "" {
+		ok, err := fn(t)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			err := s.UpdateTask(ctx, t)
+			if err == nil {
+				return t, nil
+			}
+			if !errors.Is(err, ErrConflict) {
+				return nil, err
+			}
+		}
+	}
+	return s.ModifyTask(ctx, t.Run, t.Table, fn)
+}
+
 // ListTasks lists a run's tasks by Order.
 func (s *Store) ListTasks(ctx context.Context, run string) ([]*Task, error) {
 	var out []*Task
