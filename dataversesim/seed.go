@@ -74,6 +74,7 @@ func (sd *seeder) row(table string, set func(r *Record, def *TableDef)) *Record 
 	if set != nil {
 		set(rec, def)
 	}
+	fitChoices(def, rec)
 	sd.e.autoNumber(def, rec, created)
 	sd.e.deriveColumns(def, rec)
 	rec.Version = sd.e.nextVersion()
@@ -417,4 +418,21 @@ func pseudoBytes(r *rand.Rand, n int) []byte {
 		}
 	}
 	return b
+}
+
+// fitChoices keeps a seeded choice inside its column's options: the seed
+// picks values for the small organization's choices, and a standard
+// organization's column may number its options from 0 (task.prioritycode:
+// 0 Low, 1 Normal, 2 High on task.md) where the small one starts at 1.
+func fitChoices(def *TableDef, rec *Record) {
+	for _, a := range def.Attrs {
+		if a.Type != TPicklist || len(a.Options) == 0 {
+			continue
+		}
+		v, ok := rec.Vals[a.idx].(int64)
+		if !ok || a.optionLabel(v) != "" {
+			continue
+		}
+		rec.Vals[a.idx] = a.Options[int(v)%len(a.Options)].Value
+	}
 }
