@@ -104,7 +104,6 @@ func (e *Env) planDelete(table, id string) *deletePlan {
 		}
 		frontier = next
 	}
-	e.planPartiesOfDeletedActivities(p)
 	// Everything that goes is known: the other behaviours look at the rows
 	// that stay.
 	deleted := map[string]map[string]bool{}
@@ -222,34 +221,4 @@ func (e *Env) DeleteEffects(table, id string) (deleted, unlinked []string, restr
 		restrictedBy = p.blocked.SchemaName
 	}
 	return deleted, unlinked, restrictedBy
-}
-
-// planPartiesOfDeletedActivities adds the activityparty rows of every
-// deleted activity, whatever table their activityid names: the activity's
-// own (the small organization) or activitypointer, as activityparty.md
-// states its Targets (the standard organization), where no relationship
-// leads from email or appointment to the parties.
-func (e *Env) planPartiesOfDeletedActivities(p *deletePlan) {
-	pt := e.tables["activityparty"]
-	if pt == nil || pt.def.Attr("activityid") == nil {
-		return
-	}
-	a := pt.def.Attr("activityid")
-	acts := map[string]bool{}
-	for _, r := range p.deletes {
-		if td := e.tables[r.table]; td != nil && td.def.IsActivity {
-			acts[r.id] = true
-		}
-	}
-	if len(acts) == 0 {
-		return
-	}
-	for _, rid := range pt.ids {
-		ref, ok := pt.recs[rid].Vals[a.idx].(Ref)
-		r := rowRef{"activityparty", rid}
-		if ok && acts[ref.ID] && !p.inSet[r] {
-			p.inSet[r] = true
-			p.deletes = append(p.deletes, r)
-		}
-	}
 }

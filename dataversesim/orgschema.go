@@ -404,9 +404,6 @@ func mergeHandWritten(nt, old *TableDef) {
 	if old.IsIntersect {
 		nt.IsIntersect = true
 	}
-	if old.IsActivity {
-		nt.IsActivity = true // the pages do not all say it; the demo's activities are activities
-	}
 	have := map[string]bool{}
 	for _, a := range nt.Attrs {
 		have[a.Name] = true

@@ -128,38 +128,3 @@ func TestStandardOrganizationShape(t *testing.T) {
 		t.Fatal("the demo accounts are gone")
 	}
 }
-
-// In the standard organization activityparty.activityid targets
-// activitypointer (activityparty.md), yet an email's parties still go with
-// the email when it is deleted.
-func TestStandardOrganizationDeletesPartiesWithTheirActivity(t *testing.T) {
-	s := Start(t, Options{Records: 200, Seed: 42, Org: OrgStandard})
-	e := s.Demo()
-	var email string
-	for _, id := range e.IDs("email") {
-		if len(partiesOf(e, id)) > 0 {
-			email = id
-			break
-		}
-	}
-	if email == "" {
-		t.Fatal("no seeded email with parties")
-	}
-	if err := e.Delete("email", email); err != nil {
-		t.Fatal(err)
-	}
-	if left := partiesOf(e, email); len(left) != 0 {
-		t.Fatalf("the deleted email's %d parties survived", len(left))
-	}
-}
-
-func partiesOf(e *Env, activity string) []string {
-	var out []string
-	for _, id := range e.IDs("activityparty") {
-		rec, _ := e.Get("activityparty", id)
-		if ref, ok := rec["activityid"].(Ref); ok && ref.ID == activity {
-			out = append(out, id)
-		}
-	}
-	return out
-}
