@@ -70,7 +70,9 @@ type restoreJob struct {
 // account (and the notes its delete cascaded to) back exactly once.
 func TestHandlerKilledAtRandomPointsOfRunAndRestore(t *testing.T) {
 	s := start(t, backupdemo.Options{Records: 800, Seed: 41, LockDuration: 2 * time.Second})
-	s.Sim.Demo().SetLatency(20 * time.Millisecond)
+	// Latency keeps the run long enough to be killed in: since runs move
+	// on from their run row a full backup of this org takes about a second.
+	s.Sim.Demo().SetLatency(80 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	rng := rand.New(rand.NewPCG(41, 9))
