@@ -417,14 +417,7 @@ func (e *Env) aggregate(rc *reqCtx, w http.ResponseWriter, td *tableData, q url.
 		}
 	}
 	rc.records = len(recs)
-	b := []byte(`{"@odata.context":`)
-	b = appendJSONString(b, rc.base+"$metadata#"+def.SetName)
-	b = e.appendAggRows(b, rows, groups, aggs, p.ann)
-	b = append(b, '}')
-	if p.hasAnn {
-		w.Header().Set("Preference-Applied", p.ann.header)
-	}
-	writeBody(w, 200, b)
+	e.writeAggRows(w, rc, def, rows, groups, aggs, p)
 }
 
 // sortAggRows orders result rows by group columns ("name desc, ...").
@@ -457,4 +450,17 @@ func sortAggRows(rows []aggRow, groups []groupSpec, ob string) {
 		}
 		return false
 	})
+}
+
+// writeAggRows answers aggregate rows, from $apply or an aggregate
+// fetchXml, as a collection of the table's entity set.
+func (e *Env) writeAggRows(w http.ResponseWriter, rc *reqCtx, def *TableDef, rows []aggRow, groups []groupSpec, aggs []aggSpec, p prefs) {
+	b := []byte(`{"@odata.context":`)
+	b = appendJSONString(b, rc.base+"$metadata#"+def.SetName)
+	b = e.appendAggRows(b, rows, groups, aggs, p.ann)
+	b = append(b, '}')
+	if p.hasAnn {
+		w.Header().Set("Preference-Applied", p.ann.header)
+	}
+	writeBody(w, 200, b)
 }

@@ -314,12 +314,5 @@ func (e *Env) fetchAggregate(rc *reqCtx, w http.ResponseWriter, td *tableData, f
 		return
 	}
 	rc.records = len(recs)
-	b := []byte(`{"@odata.context":`)
-	b = appendJSONString(b, rc.base+"$metadata#"+def.SetName)
-	b = e.appendAggRows(b, rows, groups, aggs, p.ann)
-	b = append(b, '}')
-	if p.hasAnn {
-		w.Header().Set("Preference-Applied", p.ann.header)
-	}
-	writeBody(w, 200, b)
+	e.writeAggRows(w, rc, def, rows, groups, aggs, p)
 }

@@ -586,42 +586,18 @@ func (e *Env) serveRelationshipDefinitions(w http.ResponseWriter, ctx string, se
 	for _, r := range e.sch().n2n {
 		all = append(all, e.manyToMany(r))
 	}
-	typ := "RelationshipMetadataBase"
-	if len(segs) > 1 {
-		c, ok := cast(segs[1])
-		if !ok || relationshipProps[c] == nil || c == typ || len(segs) > 2 {
-			writeDVError(w, noSegment(segs[1].name))
-			return
-		}
-		typ = c
-		var kept []map[string]any
-		for _, m := range all {
-			if m["@odata.type"] == "#Microsoft.Dynamics.CRM."+c {
-				kept = append(kept, m)
-			}
-		}
-		all = kept
+	all, typ, ok := castMetaList(w, segs, all, relationshipProps, "RelationshipMetadataBase")
+	if !ok {
+		return
 	}
 	e.serveMetaCollection(w, ctx, segs[0], all, relationshipProps[typ], typ, mq, "SchemaName")
 }
 
 func (e *Env) serveGlobalOptionSets(w http.ResponseWriter, ctx string, segs []segment, mq *metaQuery) {
 	all := e.globalOptionSets()
-	typ := "OptionSetMetadataBase"
-	if len(segs) > 1 {
-		c, ok := cast(segs[1])
-		if !ok || optionSetProps[c] == nil || c == typ || len(segs) > 2 {
-			writeDVError(w, noSegment(segs[1].name))
-			return
-		}
-		typ = c
-		var kept []map[string]any
-		for _, m := range all {
-			if m["@odata.type"] == "#Microsoft.Dynamics.CRM."+c {
-				kept = append(kept, m)
-			}
-		}
-		all = kept
+	all, typ, ok := castMetaList(w, segs, all, optionSetProps, "OptionSetMetadataBase")
+	if !ok {
+		return
 	}
 	e.serveMetaCollection(w, ctx, segs[0], all, optionSetProps[typ], typ, mq, "Name")
 }
@@ -629,4 +605,27 @@ func (e *Env) serveGlobalOptionSets(w http.ResponseWriter, ctx string, segs []se
 func writeMetaJSON(w http.ResponseWriter, v any) {
 	b, _ := json.Marshal(v)
 	writeBody(w, 200, b)
+}
+
+// castMetaList applies a type cast segment (RelationshipDefinitions/
+// Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata) to a metadata
+// collection: the items of that derived type, and the type whose
+// properties may be selected. An unknown cast or a further segment is
+// answered as Dataverse answers an unknown segment (ok false).
+func castMetaList(w http.ResponseWriter, segs []segment, all []map[string]any, props map[string]map[string]bool, base string) ([]map[string]any, string, bool) {
+	if len(segs) < 2 {
+		return all, base, true
+	}
+	c, ok := cast(segs[1])
+	if !ok || props[c] == nil || c == base || len(segs) > 2 {
+		writeDVError(w, noSegment(segs[1].name))
+		return nil, "", false
+	}
+	var kept []map[string]any
+	for _, m := range all {
+		if m["@odata.type"] == "#Microsoft.Dynamics.CRM."+c {
+			kept = append(kept, m)
+		}
+	}
+	return kept, c, true
 }
